@@ -1,0 +1,21 @@
+# EZ-CLIP (arXiv 2312.08010), official code Shahzadnit/EZ-CLIP @ 2f4d622: frozen CLIP ViT-B/16,
+# temporal visual prompts in every vision layer, adapters in both towers, KL + motion loss, 8 frames.
+custom_imports = dict(imports=["ezclip"], allow_failed_imports=False)
+
+model = dict(
+    type="EZCLIP",
+    clip=dict(arch="ViT-B-16", pretrained="openai"),
+    num_frames=8,
+    prompts="all",            # 'first': prompts in the first layer only; 'none': off (ablations)
+    adapters=True,
+    motion_loss_weight=1.0,   # 0 switches the motion loss off
+    use_descriptions=True,    # one GPT-3 description per class when the dataset names a CSV
+    data_preprocessor=dict(type="VideoTextPreprocessor", normalization="clip"),
+)
+
+# The official configs/K-400/k400_train.yaml (zero-shot source training).
+recipe = dict(
+    optimizer=dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2),
+    epochs=150, warmup_epochs=5, batch_size=80, input_size=224, test_crops=1,
+)
+reference = dict(paper="arXiv 2312.08010", code="github.com/Shahzadnit/EZ-CLIP@2f4d622")

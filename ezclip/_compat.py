@@ -1,0 +1,107 @@
+"""Runtime fixes for the pinned stack (constraints.txt), applied once on ``import ezclip``.
+
+Each fix is a no-op where the problem is absent, so a CUDA install with matching
+torch/torchvision and a fixed mmaction2 pass through untouched. The breaks and why
+these are the smallest fixes are written up in docs/architecture.md ("Dependency stack").
+Must run before anything imports torchvision (open_clip and timm do).
+"""
+import importlib.util
+import os
+import sys
+import types
+
+import numpy as np
+import torch
+
+_TORCHVISION_OPS = None
+
+
+def _declare_torchvision_ops():
+    """PyPI's torchvision 0.28 is a CUDA build: its _C.so needs libtorch_cuda and does not load
+    beside the CPU torch, and then ``import torchvision`` dies in register_fake('torchvision::nms').
+    Declaring the op schemas lets torchvision import (transforms and models work; ops.nms raises)."""
+    global _TORCHVISION_OPS
+    if "torchvision" in sys.modules or _TORCHVISION_OPS is not None:
+        return
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    pkg = spec.submodule_search_locations[0]
+    for name in os.listdir(pkg):
+        if name.startswith("_C") and name.endswith(".so"):
+            try:
+                torch.ops.load_library(os.path.join(pkg, name))
+                return  # a torchvision that matches this torch
+            except OSError:
+                break
+    _TORCHVISION_OPS = torch.library.Library("torchvision", "DEF")
+    _TORCHVISION_OPS.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    _TORCHVISION_OPS.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+
+
+def _stub_missing_mmaction_drn():
+    """mmaction2 1.2.0's wheel lacks models/localizers/drn/ (no __init__.py, so setuptools skipped
+    it) while localizers/__init__.py imports it. DRN is a localizer this project never uses."""
+    name = "mmaction.models.localizers.drn"
+    spec = importlib.util.find_spec("mmaction")
+    if name in sys.modules or spec is None or not spec.submodule_search_locations:
+        return
+    if os.path.exists(os.path.join(spec.submodule_search_locations[0], "models", "localizers", "drn", "drn.py")):
+        return
+    pkg, mod = types.ModuleType(name), types.ModuleType(name + ".drn")
+    pkg.__path__ = []
+
+    class DRN:  # deliberately not registered
+        def __init__(self, *args, **kwargs):
+            raise ImportError("DRN is missing from the mmaction2 1.2.0 distribution on PyPI")
+
+    mod.DRN, pkg.drn = DRN, mod
+    sys.modules[name], sys.modules[name + ".drn"] = pkg, mod
+
+
+def _numpy2_aliases():
+    """mmaction2 1.2.0 still calls np.Inf, np.trapz and np.in1d, which numpy 2.x removed."""
+    for old, new in (("Inf", "inf"), ("trapz", "trapezoid"), ("in1d", "isin")):
+        if old not in np.__dict__ and hasattr(np, new):
+            setattr(np, old, getattr(np, new))
+
+
+def _colorjitter_hue_numpy2():
+    """mmaction2's ColorJitter.adjust_hue adds a negative Python int to a uint8 array, which numpy 2
+    (NEP 50) rejects with OverflowError for every negative hue shift. Same arithmetic, in int16."""
+    import cv2
+    from mmaction.datasets.transforms.processing import ColorJitter
+
+    def adjust_hue(img, factor):
+        img = np.clip(img, 0, 255).astype(np.uint8)
+        hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+        hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + int(factor * 255)) % 180).astype(np.uint8)
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)
+
+    ColorJitter.adjust_hue = staticmethod(adjust_hue)
+
+
+def _load_own_checkpoints():
+    """torch>=2.6 loads with weights_only=True, but mmengine 0.10.7 checkpoints carry message-hub
+    state (HistoryBuffer, numpy scalars), so Runner(load_from=...)/resume fail to unpickle.
+    Re-register mmengine's local-file loader without the restriction: it only ever reads
+    checkpoints that mmengine's own CheckpointHook wrote or that the user named."""
+    import os.path as osp
+
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def load_from_local(filename, map_location):
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f"checkpoint {filename} not found")
+        return torch.load(filename, map_location=map_location, weights_only=False)
+
+    CheckpointLoader.register_scheme(prefixes="", loader=load_from_local, force=True)
+
+
+def apply():
+    _declare_torchvision_ops()
+    _numpy2_aliases()
+    _stub_missing_mmaction_drn()
+    _colorjitter_hue_numpy2()
+    _load_own_checkpoints()

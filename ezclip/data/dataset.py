@@ -1,0 +1,57 @@
+"""One dataset class for every list format, with checked labels and counted skips."""
+import os.path as osp
+
+from mmaction.datasets import BaseActionDataset
+from mmaction.registry import DATASETS
+
+from ezclip.data.lists import read_class_csv, read_descriptions, read_video_list
+from ezclip.data.probe import probe_video
+from ezclip.errors import InputError
+
+ON_ERROR = ("raise", "skip")
+
+
+@DATASETS.register_module()
+class VideoListDataset(BaseActionDataset):
+    """Videos from a list file (``relpath label`` or ``path num_frames label``) and an ``id,name`` CSV.
+
+    ``on_error='raise'`` (default): a listed video that does not exist raises an ``InputError`` naming
+    the list file and line; a video that cannot be decoded raises one naming the video when it is read.
+    ``on_error='skip'``: every listed video is opened once at load time; those that are missing or
+    undecodable are left out, counted and recorded in ``self.skipped`` (list file, line, video, reason),
+    so a result can say how many videos it did not see.
+    The class names go into ``metainfo['classes']`` (and a description CSV, checked to describe every
+    class, into ``metainfo['description_file']``), where ``ClassTextHook`` hands them to the model.
+    """
+
+    def __init__(self, ann_file, class_file, pipeline, data_prefix=dict(video=""), description_file=None,
+                 on_error="raise", backends=("decord", "pyav"), **kwargs):
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+        self.class_file, self.on_error, self.backends = class_file, on_error, tuple(backends)
+        self.skipped = []
+        classes = tuple(read_class_csv(class_file))
+        metainfo = dict(classes=classes)
+        if description_file is not None:
+            read_descriptions(description_file, classes)  # fail now, naming the file, if a class lacks one
+            metainfo["description_file"] = str(description_file)
+        super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix, num_classes=len(classes),
+                         metainfo=metainfo, **kwargs)
+
+    def load_data_list(self):
+        root = self.data_prefix.get("video") or ""
+        data_list = []
+        for entry in read_video_list(self.ann_file, len(self.metainfo["classes"])):
+            filename = osp.join(root, entry.path)
+            reason = None if osp.isfile(filename) else "video not found"
+            if reason is None and self.on_error == "skip":
+                reason = probe_video(filename, self.backends)
+            if reason is None:
+                data_list.append(dict(filename=filename, label=entry.label, list_line=entry.line))
+            elif self.on_error == "skip":
+                self.skipped.append(dict(list_file=str(self.ann_file), line=entry.line, video=filename, reason=reason))
+            else:
+                raise InputError(self.ann_file, f"{reason}: {filename}", entry.line)
+        if not data_list:
+            raise InputError(self.ann_file, f"no usable video: all {len(self.skipped)} listed videos were skipped")
+        return data_list

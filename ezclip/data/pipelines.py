@@ -1,0 +1,47 @@
+"""The train and test pipelines every model shares (mmaction2 transforms, decord first).
+
+Frames are sampled TSN-style, one per segment (``clip_len=1, num_clips=T``), and packed as
+``NCHW`` so a batch arrives as ``(N, views * T, C, H, W)``; the recognizer splits views and frames.
+Sizes scale with ``input_size`` so the tiny CLIP (32 px) uses the same steps as ViT-B/16 (224 px).
+"""
+
+MULTI_SCALES = (1, 0.875, 0.75, 0.66)
+
+
+def resize_for(input_size):
+    return round(input_size * 256 / 224)  # 256 for 224, the field's short-side resize
+
+
+def train_pipeline(num_frames, input_size=224, backends=("decord", "pyav"), color_jitter=True):
+    """Segment sampling with a random offset, multi-scale crop, flip and colour jitter per clip."""
+    steps = [
+        dict(type="VideoInit", backends=backends),
+        dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=num_frames),
+        dict(type="VideoDecode"),
+        dict(type="Resize", scale=(-1, resize_for(input_size))),
+        dict(type="MultiScaleCrop", input_size=input_size, scales=MULTI_SCALES, random_crop=False, max_wh_scale_gap=1),
+        dict(type="Resize", scale=(input_size, input_size), keep_ratio=False),
+        dict(type="Flip", flip_ratio=0.5),
+    ]
+    if color_jitter:
+        # EZ-CLIP/X-CLIP's strengths; one set of factors per clip (mmaction2's semantics)
+        steps.append(dict(type="ColorJitter", brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1))
+    return steps + [dict(type="FormatShape", input_format="NCHW"), dict(type="PackActionInputs")]
+
+
+def eval_pipeline(num_frames, input_size=224, crops=1, backends=("decord", "pyav")):
+    """Centre frame of each segment; short side to 256/224 of the input and a centre crop, or
+    (``crops=3``) short side to the input and three crops, the multi-view test of X-CLIP/ViFi-CLIP.
+    The recognizer averages the softmax scores of the views."""
+    if crops not in (1, 3):
+        raise ValueError(f"crops must be 1 or 3, got {crops}")
+    crop = dict(type="CenterCrop", crop_size=input_size) if crops == 1 else dict(type="ThreeCrop", crop_size=input_size)
+    return [
+        dict(type="VideoInit", backends=backends),
+        dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=num_frames, test_mode=True),
+        dict(type="VideoDecode"),
+        dict(type="Resize", scale=(-1, resize_for(input_size) if crops == 1 else input_size)),
+        crop,
+        dict(type="FormatShape", input_format="NCHW"),
+        dict(type="PackActionInputs"),
+    ]

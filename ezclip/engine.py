@@ -1,0 +1,76 @@
+"""mmengine Runner configs for the harness's jobs: one place that turns a model config and data
+lists into everything the Runner needs, so that training and evaluation always take the same path."""
+import copy
+
+from ezclip.data.pipelines import eval_pipeline, train_pipeline
+
+
+def data_split(ann_file, class_file, data_root="", description_file=None, on_error="raise"):
+    """The dataset part of a loader: a list file and its class CSV (and descriptions)."""
+    return dict(type="VideoListDataset", ann_file=str(ann_file), class_file=str(class_file),
+                data_prefix=dict(video=str(data_root)), on_error=on_error,
+                description_file=str(description_file) if description_file else None)
+
+
+def loader(dataset, pipeline, batch_size, shuffle, num_workers=0):
+    return dict(batch_size=batch_size, num_workers=num_workers, persistent_workers=num_workers > 0,
+                sampler=dict(type="DefaultSampler", shuffle=shuffle),
+                dataset=dict(dataset, pipeline=pipeline, test_mode=not shuffle))
+
+
+def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1,
+                  batch_size=8, eval_batch_size=None, num_workers=0, max_epochs=1, max_iters=None,
+                  optimizer=dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2),
+                  paramwise_cfg=None, warmup_epochs=0, seed=0, log_interval=10, checkpoint=False):
+    """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None."""
+    model = copy.deepcopy(model)
+    frames = model["num_frames"]
+    eval_batch_size = eval_batch_size or batch_size
+    cfg = dict(
+        default_scope="mmaction",
+        custom_imports=dict(imports=["ezclip"], allow_failed_imports=False),
+        model=model,
+        work_dir=str(work_dir),
+        randomness=dict(seed=seed, deterministic=False),
+        env_cfg=dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork"), dist_cfg=dict(backend="gloo")),
+        default_hooks=dict(
+            timer=dict(type="IterTimerHook"),
+            logger=dict(type="LoggerHook", interval=log_interval),
+            param_scheduler=dict(type="ParamSchedulerHook"),
+            checkpoint=dict(type="CheckpointHook", interval=1, save_last=True) if checkpoint else None,
+            sampler_seed=dict(type="DistSamplerSeedHook"),
+        ),
+        custom_hooks=[dict(type="ClassTextHook")],
+        log_processor=dict(type="LogProcessor", window_size=10, by_epoch=max_iters is None),
+        log_level="WARNING",
+        launcher="none",
+    )
+    if train is not None:
+        cfg["train_dataloader"] = loader(train, train_pipeline(frames, input_size), batch_size, True, num_workers)
+        if max_iters is not None:
+            cfg["train_cfg"] = dict(type="IterBasedTrainLoop", max_iters=max_iters,
+                                    val_interval=max_iters if val is not None else max_iters + 1)
+        else:
+            cfg["train_cfg"] = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs,
+                                    val_interval=max_epochs if val is not None else max_epochs + 1)
+        cfg["optim_wrapper"] = dict(optimizer=dict(optimizer), **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}))
+        cfg["param_scheduler"] = _schedule(max_epochs, warmup_epochs) if max_iters is None else []
+    for name, split in (("val", val), ("test", test)):
+        if split is not None:
+            cfg[f"{name}_dataloader"] = loader(split, eval_pipeline(frames, input_size, crops=test_crops),
+                                               eval_batch_size, False, num_workers)
+            cfg[f"{name}_evaluator"] = dict(type="AccMetric", metric_list=("top_k_accuracy", "mean_class_accuracy"))
+            cfg[f"{name}_cfg"] = dict(type=f"{name.capitalize()}Loop")
+    return cfg
+
+
+def _schedule(max_epochs, warmup_epochs):
+    """Linear warm-up from 0, then cosine to 0, stepped per iteration (EZ-CLIP/ActionCLIP's shape)."""
+    steps = []
+    if warmup_epochs:
+        steps.append(dict(type="LinearLR", start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+                          convert_to_iter_based=True))
+    if max_epochs > warmup_epochs:
+        steps.append(dict(type="CosineAnnealingLR", eta_min=0.0, by_epoch=True, begin=warmup_epochs,
+                          end=max_epochs, T_max=max_epochs - warmup_epochs, convert_to_iter_based=True))
+    return steps

@@ -1,0 +1,6 @@
+"""Video-text recognizers, registered in mmaction2's MODELS registry."""
+from ezclip.models.base import VideoCLIP, VideoTextPreprocessor
+from ezclip.models.ezclip import EZCLIP
+from ezclip.models.hooks import ClassTextHook
+
+__all__ = ["VideoCLIP", "VideoTextPreprocessor", "EZCLIP", "ClassTextHook"]

@@ -1,0 +1,32 @@
+"""Hand each loop's class set (and descriptions) from its dataset to the recognizer."""
+from mmaction.registry import HOOKS
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from ezclip.data.lists import read_descriptions
+
+
+@HOOKS.register_module()
+class ClassTextHook(Hook):
+    """Before each train, val and test epoch, set the model's class set to the dataset's
+    ``metainfo['classes']`` (and descriptions from ``metainfo['description_file']`` if present).
+    The model keeps text features per class set, so switching back and forth re-encodes only when
+    the set really changes."""
+
+    priority = "VERY_HIGH"
+
+    def _apply(self, runner, loader):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        meta = loader.dataset.metainfo
+        classes = list(meta["classes"])
+        descriptions = meta.get("description_file")
+        model.set_classes(classes, read_descriptions(descriptions, classes) if descriptions else None)
+
+    def before_train_epoch(self, runner):
+        self._apply(runner, runner.train_dataloader)
+
+    def before_val_epoch(self, runner):
+        self._apply(runner, runner.val_dataloader)
+
+    def before_test_epoch(self, runner):
+        self._apply(runner, runner.test_dataloader)

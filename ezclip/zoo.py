@@ -1,0 +1,57 @@
+"""The model registry: one mmengine config file per model, found by name.
+
+Built-in models live in ``benchmarks/models/``; every folder on ``EZCLIP_MODEL_PATH`` (separated
+like ``PATH``) is searched too, before the built-in one, so a user adds a baseline by writing one
+config file in a folder of their own and naming that folder, with no change to the harness.
+A model config defines ``model`` (an mmengine model dict) and may define ``recipe`` (its native
+training recipe) and ``reference`` (where the method comes from).
+"""
+import os
+from pathlib import Path
+
+from mmengine.config import Config
+
+from ezclip.errors import UnknownNameError
+
+BUILTIN_MODEL_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "models"
+MODEL_PATH_ENV = "EZCLIP_MODEL_PATH"
+
+
+def model_dirs():
+    extra = [Path(p) for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
+    return extra + [BUILTIN_MODEL_DIR]
+
+
+def list_models():
+    """``{name: config path}``; a user's folder shadows a built-in model of the same name."""
+    found = {}
+    for folder in reversed(model_dirs()):
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.startswith("_"):
+                found[path.stem] = path
+    return dict(sorted(found.items()))
+
+
+def load_model_config(name, arch=None, frames=None, pretrained="keep"):
+    """The config of model ``name`` with the architecture, frame count and weights overridden.
+
+    ``pretrained='keep'`` leaves the config's weights; ``None`` builds with random init (counts)."""
+    models = list_models()
+    if name not in models:
+        raise UnknownNameError("model", name, models)
+    cfg = Config.fromfile(models[name])
+    if "model" not in cfg:
+        raise ValueError(f"{models[name]}: a model config must define `model`")
+    if arch is not None:
+        cfg.model.clip.arch = arch
+    if frames is not None:
+        cfg.model.num_frames = frames
+    if pretrained != "keep":
+        cfg.model.clip.pretrained = pretrained
+    return cfg
+
+
+def build_model(name, **overrides):
+    from mmaction.registry import MODELS
+
+    return MODELS.build(load_model_config(name, **overrides).model)

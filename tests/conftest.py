@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from ezclip.data.video_io import write_mp4
+
+SHARED_REFERENCE = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+def moving_square_frames(seed, num_frames=16, size=64, color=(255, 0, 0), direction=1):
+    """A square of one colour moving left or right on a grey background."""
+    rng = np.random.default_rng(seed)
+    frames = np.full((num_frames, size, size, 3), 96, np.uint8)
+    start = int(rng.integers(0, size // 4))
+    for t in range(num_frames):
+        x = start + t * 2 if direction > 0 else size - 12 - start - t * 2
+        frames[t, 16:28, max(x, 0):max(x, 0) + 12] = color
+    return frames
+
+
+@pytest.fixture
+def video_dataset(tmp_path):
+    """Six tiny real mp4 files in two classes (red / blue squares), a list and a class CSV."""
+    root = tmp_path / "videos"
+    lines = []
+    for i in range(6):
+        label = i % 2
+        name = f"clip_{i}.mp4"
+        write_mp4(root / name, moving_square_frames(i, color=(255, 0, 0) if label == 0 else (0, 0, 255)))
+        lines.append(f"{name} {label}")
+    (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "classes.csv").write_text("id,name\n0,red square\n1,blue square\n")
+    return dict(root=str(root), ann_file=str(tmp_path / "list.txt"), class_file=str(tmp_path / "classes.csv"),
+                tmp=tmp_path)

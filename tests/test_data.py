@@ -1,0 +1,124 @@
+import pytest
+import torch
+from mmaction.registry import DATASETS
+
+from ezclip.data import read_class_csv, read_descriptions, read_video_list, eval_pipeline, train_pipeline
+from ezclip.errors import InputError
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_both_list_formats_are_read(tmp_path):
+    vifi = read_video_list(write(tmp_path / "a.txt", "x/v1.mp4 0\n\ny/v2.avi 2\n"), num_classes=3)
+    assert [(e.path, e.label, e.line) for e in vifi] == [("x/v1.mp4", 0, 1), ("y/v2.avi", 2, 3)]
+    ez = read_video_list(write(tmp_path / "b.txt", "/data/HMDB/v1 117 1\n"), num_classes=3)
+    assert (ez[0].path, ez[0].num_frames, ez[0].label) == ("/data/HMDB/v1", 117, 1)
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("a.mp4 0\nb.mp4 7\n", 2, "label 7 is outside the class list"),
+    ("a.mp4 0\nb.mp4 x\n", 2, "expected 'path label'"),
+    ("a.mp4 0 1 2 3\n", 1, "expected 'path label'"),
+    ("\n\n", None, "the list is empty"),
+])
+def test_bad_list_lines_name_the_file_and_line(tmp_path, text, line, message):
+    path = write(tmp_path / "list.txt", text)
+    with pytest.raises(InputError, match=message) as err:
+        read_video_list(path, num_classes=3)
+    assert err.value.path == str(path) and err.value.line == line
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("id,name\n0,a\n1,a\n", 3, "duplicate class name 'a' \\(also on line 2\\)"),
+    ("id,name\n0,a\n2,b\n", 3, "out of order: expected 1"),
+    ("id,name\n0,a\n1,\n", 3, "empty name"),
+    ("name\na\n", 1, "expected the header"),
+])
+def test_bad_class_csvs_name_the_file_and_line(tmp_path, text, line, message):
+    path = write(tmp_path / "classes.csv", text)
+    with pytest.raises(InputError, match=message) as err:
+        read_class_csv(path)
+    assert err.value.line == line
+
+
+def test_class_csv_with_quotes_and_crlf(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b'id,name\r\n0,"Approaching something, fast"\r\n1,b\r\n')
+    assert read_class_csv(path) == ["Approaching something, fast", "b"]
+
+
+def test_descriptions_in_the_official_format(tmp_path):
+    path = write(tmp_path / "d.csv", 'SNo,Class Name,GPT3 discription\n0,b,"\n\nB is done\nslowly."\n1,a,A.\n')
+    assert read_descriptions(path, ["a", "b"]) == ["A.", "B is done slowly."]
+    with pytest.raises(InputError, match="no description for 1 class\\(es\\): c"):
+        read_descriptions(path, ["a", "b", "c"])
+
+
+def build_dataset(info, **kwargs):
+    cfg = dict(type="VideoListDataset", ann_file=info["ann_file"], class_file=info["class_file"],
+               data_prefix=dict(video=info["root"]), pipeline=eval_pipeline(4, input_size=32), test_mode=True)
+    return DATASETS.build({**cfg, **kwargs})
+
+
+def test_real_mp4_through_the_eval_pipeline(video_dataset):
+    dataset = build_dataset(video_dataset)
+    assert len(dataset) == 6 and dataset.metainfo["classes"] == ("red square", "blue square")
+    item = dataset[1]
+    assert item["inputs"].shape == (4, 3, 32, 32) and item["inputs"].dtype == torch.uint8
+    assert item["data_samples"].gt_label.item() == 1
+
+
+def test_three_crop_test_views(video_dataset):
+    item = build_dataset(video_dataset, pipeline=eval_pipeline(4, input_size=32, crops=3))[0]
+    assert item["inputs"].shape == (12, 3, 32, 32)
+
+
+def test_train_pipeline_and_pyav_backend(video_dataset):
+    dataset = build_dataset(video_dataset, pipeline=train_pipeline(4, input_size=32, backends=("pyav",)),
+                            test_mode=False)
+    assert dataset[0]["inputs"].shape == (4, 3, 32, 32)
+
+
+def test_missing_video_names_list_line_or_is_a_counted_skip(video_dataset):
+    ann = video_dataset["tmp"] / "list.txt"
+    ann.write_text(ann.read_text() + "gone.mp4 1\n")
+    with pytest.raises(InputError, match=r"list\.txt:7: video not found: .*gone\.mp4"):
+        build_dataset(video_dataset)
+    dataset = build_dataset(video_dataset, on_error="skip")
+    assert len(dataset) == 6
+    assert [(s["line"], s["reason"]) for s in dataset.skipped] == [(7, "video not found")]
+
+
+def test_a_file_that_is_not_a_video(video_dataset):
+    (video_dataset["tmp"] / "videos" / "clip_3.mp4").write_bytes(b"this is not a video")
+    dataset = build_dataset(video_dataset)
+    with pytest.raises(InputError, match=r"clip_3\.mp4: cannot decode video \(decord: .*; pyav: "):
+        dataset[3]
+    dataset = build_dataset(video_dataset, on_error="skip")
+    assert len(dataset) == 5
+    assert dataset.skipped[0]["line"] == 4 and dataset.skipped[0]["reason"].startswith("cannot decode video")
+
+
+def test_label_outside_class_list_names_the_list_line(video_dataset):
+    ann = video_dataset["tmp"] / "list.txt"
+    ann.write_text(ann.read_text().replace("clip_4.mp4 0", "clip_4.mp4 5"))
+    with pytest.raises(InputError, match=r"list\.txt:5: label 5 is outside the class list \(0\.\.1\)"):
+        build_dataset(video_dataset)
+
+
+def test_pyav_takes_over_where_decord_fails(tmp_path):
+    import numpy as np
+
+    from ezclip.data.video_io import write_mp4
+
+    # decord 0.6.0 opens 48x48 H.264 but fails to copy its frames out; PyAV reads them
+    write_mp4(tmp_path / "v.mp4", np.full((8, 48, 48, 3), 200, np.uint8))
+    write(tmp_path / "l.txt", "v.mp4 0\n")
+    write(tmp_path / "c.csv", "id,name\n0,grey\n")
+    info = dict(ann_file=str(tmp_path / "l.txt"), class_file=str(tmp_path / "c.csv"), root=str(tmp_path))
+    assert build_dataset(info)[0]["inputs"].shape == (4, 3, 32, 32)
+    with pytest.raises(InputError, match=r"v\.mp4: cannot decode the sampled frames \(decord: DECORDError"):
+        build_dataset(info, pipeline=eval_pipeline(4, input_size=32, backends=("decord",)))[0]
