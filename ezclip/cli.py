@@ -74,6 +74,10 @@ def build_parser():
     convert.add_argument("official", help="official checkpoint file (e.g. EZ-CLIP's .pt with model_state_dict)")
     convert.add_argument("output", help="where to write the converted checkpoint")
     convert.set_defaults(func=cmd_convert)
+
+    from ezclip import splits
+
+    splits.add_commands(sub)
     return parser
 
 
