@@ -2,5 +2,6 @@
 from ezclip.models.base import VideoCLIP, VideoTextPreprocessor
 from ezclip.models.ezclip import EZCLIP
 from ezclip.models.hooks import ClassTextHook
+from ezclip.models.xclip import XCLIP
 
-__all__ = ["VideoCLIP", "VideoTextPreprocessor", "EZCLIP", "ClassTextHook"]
+__all__ = ["VideoCLIP", "VideoTextPreprocessor", "EZCLIP", "ClassTextHook", "XCLIP"]
