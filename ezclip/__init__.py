@@ -10,7 +10,7 @@ _compat.apply()
 
 from mmengine.registry import DefaultScope  # noqa: E402
 
-from ezclip import clip, data, models  # noqa: E402,F401  (registration side effects)
+from ezclip import clip, data, metrics, models  # noqa: E402,F401  (registration side effects)
 
 # Outside a Runner, nested builds (a dataset's transforms, a model's preprocessor) look names up in
 # the current default scope; make it mmaction's unless the caller already chose one.

@@ -1,30 +1,37 @@
-"""mmengine Runner configs for the harness's jobs: one place that turns a model config and data
-lists into everything the Runner needs, so that training and evaluation always take the same path."""
+"""mmengine Runner configs for the harness's jobs: one place that turns a model and data lists into
+what the Runner needs, so training and evaluation always take the same path."""
 import copy
+
+from mmengine.runner import Runner
 
 from ezclip.data.pipelines import eval_pipeline, train_pipeline
 
+DEFAULT_OPTIMIZER = dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2)
 
-def data_split(ann_file, class_file, data_root="", description_file=None, on_error="raise"):
+
+def data_split(ann_file, class_file, data_root="", description_file=None, on_error="raise", subset=None):
     """The dataset part of a loader: a list file and its class CSV (and descriptions)."""
     return dict(type="VideoListDataset", ann_file=str(ann_file), class_file=str(class_file),
-                data_prefix=dict(video=str(data_root)), on_error=on_error,
+                data_prefix=dict(video=str(data_root)), on_error=on_error, subset=subset,
                 description_file=str(description_file) if description_file else None)
 
 
-def loader(dataset, pipeline, batch_size, shuffle, num_workers=0):
+def loader(dataset, pipeline, batch_size, train, num_workers=0):
+    # evaluation: no shuffling and no padding, so every listed video is seen exactly once
+    sampler = dict(type="DefaultSampler", shuffle=True) if train else dict(type="DefaultSampler", shuffle=False,
+                                                                           round_up=False)
     return dict(batch_size=batch_size, num_workers=num_workers, persistent_workers=num_workers > 0,
-                sampler=dict(type="DefaultSampler", shuffle=shuffle),
-                dataset=dict(dataset, pipeline=pipeline, test_mode=not shuffle))
+                sampler=sampler, drop_last=False, dataset=dict(dataset, pipeline=pipeline, test_mode=not train))
 
 
-def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1,
+def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1, flip=True,
                   batch_size=8, eval_batch_size=None, num_workers=0, max_epochs=1, max_iters=None,
-                  optimizer=dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2),
-                  paramwise_cfg=None, warmup_epochs=0, seed=0, log_interval=10, checkpoint=False):
+                  optimizer=DEFAULT_OPTIMIZER, paramwise_cfg=None, warmup_epochs=0, seed=0, log_interval=10,
+                  log_level="WARNING", reversal_pairs=(), checkpoint=False):
     """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None."""
-    model = copy.deepcopy(model)
-    frames = model["num_frames"]
+    if isinstance(model, dict):  # a built model is used as it is: evaluations follow its training
+        model = copy.deepcopy(model)
+    frames = model["num_frames"] if isinstance(model, dict) else model.num_frames
     eval_batch_size = eval_batch_size or batch_size
     cfg = dict(
         default_scope="mmaction",
@@ -42,11 +49,12 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
         ),
         custom_hooks=[dict(type="ClassTextHook")],
         log_processor=dict(type="LogProcessor", window_size=10, by_epoch=max_iters is None),
-        log_level="WARNING",
+        log_level=log_level,
         launcher="none",
     )
     if train is not None:
-        cfg["train_dataloader"] = loader(train, train_pipeline(frames, input_size), batch_size, True, num_workers)
+        cfg["train_dataloader"] = loader(train, train_pipeline(frames, input_size, flip=flip), batch_size, True,
+                                         num_workers)
         if max_iters is not None:
             cfg["train_cfg"] = dict(type="IterBasedTrainLoop", max_iters=max_iters,
                                     val_interval=max_iters if val is not None else max_iters + 1)
@@ -59,13 +67,24 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
         if split is not None:
             cfg[f"{name}_dataloader"] = loader(split, eval_pipeline(frames, input_size, crops=test_crops),
                                                eval_batch_size, False, num_workers)
-            cfg[f"{name}_evaluator"] = dict(type="AccMetric", metric_list=("top_k_accuracy", "mean_class_accuracy"))
+            cfg[f"{name}_evaluator"] = dict(type="VideoAccMetric", reversal_pairs=[list(p) for p in reversal_pairs])
             cfg[f"{name}_cfg"] = dict(type=f"{name.capitalize()}Loop")
     return cfg
 
 
+def make_runner(cfg):
+    """A Runner for ``cfg``; ``cfg['model']`` may be a config dict or a built model (reused across the
+    evaluations of one trained model)."""
+    from mmengine.config import Config
+
+    if isinstance(cfg["model"], dict):
+        return Runner.from_cfg(Config(cfg))
+    kwargs = {k: v for k, v in cfg.items() if k != "custom_imports"}
+    return Runner(**kwargs)
+
+
 def _schedule(max_epochs, warmup_epochs):
-    """Linear warm-up from 0, then cosine to 0, stepped per iteration (EZ-CLIP/ActionCLIP's shape)."""
+    """Linear warm-up from (almost) 0, then cosine to 0, stepped per iteration (EZ-CLIP/ActionCLIP's shape)."""
     steps = []
     if warmup_epochs:
         steps.append(dict(type="LinearLR", start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,

@@ -62,7 +62,7 @@ def test_runner_trains_one_iteration_and_evaluates_with_accmetric(video_dataset,
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith("clip.visual.") for k in changed)  # only what is trainable moved
     metrics = runner.val_loop.run()
-    assert set(metrics) >= {"acc/top1", "acc/top5", "acc/mean1"}
+    assert set(metrics) >= {"acc/top1", "acc/top5", "acc/mean1", "acc/count"} and metrics["acc/count"] == 6
     assert 0.0 <= metrics["acc/top1"] <= 1.0
 
 

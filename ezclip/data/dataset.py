@@ -1,5 +1,6 @@
 """One dataset class for every list format, with checked labels and counted skips."""
 import os.path as osp
+from pathlib import Path
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
@@ -20,28 +21,35 @@ class VideoListDataset(BaseActionDataset):
     ``on_error='skip'``: every listed video is opened once at load time; those that are missing or
     undecodable are left out, counted and recorded in ``self.skipped`` (list file, line, video, reason),
     so a result can say how many videos it did not see.
+    ``subset=N`` keeps the first N videos of each class in list order (deterministic regression runs).
     The class names go into ``metainfo['classes']`` (and a description CSV, checked to describe every
     class, into ``metainfo['description_file']``), where ``ClassTextHook`` hands them to the model.
     """
 
     def __init__(self, ann_file, class_file, pipeline, data_prefix=dict(video=""), description_file=None,
-                 on_error="raise", backends=("decord", "pyav"), **kwargs):
+                 on_error="raise", backends=("decord", "pyav"), subset=None, **kwargs):
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         self.class_file, self.on_error, self.backends = class_file, on_error, tuple(backends)
+        self.subset = subset
         self.skipped = []
         classes = tuple(read_class_csv(class_file))
         metainfo = dict(classes=classes)
         if description_file is not None:
             read_descriptions(description_file, classes)  # fail now, naming the file, if a class lacks one
-            metainfo["description_file"] = str(description_file)
+            # a Path, not a str: mmengine reads str metainfo values that name a file as a list of lines
+            metainfo["description_file"] = Path(description_file)
         super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix, num_classes=len(classes),
                          metainfo=metainfo, **kwargs)
 
     def load_data_list(self):
         root = self.data_prefix.get("video") or ""
-        data_list = []
+        data_list, per_class = [], {}
         for entry in read_video_list(self.ann_file, len(self.metainfo["classes"])):
+            if self.subset is not None:  # the first `subset` videos of each class, in list order
+                per_class[entry.label] = per_class.get(entry.label, 0) + 1
+                if per_class[entry.label] > self.subset:
+                    continue
             filename = osp.join(root, entry.path)
             reason = None if osp.isfile(filename) else "video not found"
             if reason is None and self.on_error == "skip":

@@ -12,8 +12,10 @@ def resize_for(input_size):
     return round(input_size * 256 / 224)  # 256 for 224, the field's short-side resize
 
 
-def train_pipeline(num_frames, input_size=224, backends=("decord", "pyav"), color_jitter=True):
-    """Segment sampling with a random offset, multi-scale crop, flip and colour jitter per clip."""
+def train_pipeline(num_frames, input_size=224, backends=("decord", "pyav"), flip=True, color_jitter=True):
+    """Segment sampling with a random offset, multi-scale crop, flip and colour jitter per clip.
+
+    ``flip=False`` for datasets whose labels name a direction (SSv2: "from left to right")."""
     steps = [
         dict(type="VideoInit", backends=backends),
         dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=num_frames),
@@ -21,8 +23,9 @@ def train_pipeline(num_frames, input_size=224, backends=("decord", "pyav"), colo
         dict(type="Resize", scale=(-1, resize_for(input_size))),
         dict(type="MultiScaleCrop", input_size=input_size, scales=MULTI_SCALES, random_crop=False, max_wh_scale_gap=1),
         dict(type="Resize", scale=(input_size, input_size), keep_ratio=False),
-        dict(type="Flip", flip_ratio=0.5),
     ]
+    if flip:
+        steps.append(dict(type="Flip", flip_ratio=0.5))
     if color_jitter:
         # EZ-CLIP/X-CLIP's strengths; one set of factors per clip (mmaction2's semantics)
         steps.append(dict(type="ColorJitter", brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1))

@@ -1,0 +1,115 @@
+"""Where a run's data, splits, descriptions and CLIP weights come from: the real benchmark, or the
+embedded mini benchmark when no data root is configured.
+
+Real data: videos under ``<data_root>/<dataset>/`` (paths in the lists are relative to it), imported
+split lists and class CSVs under ``<splits>/<dataset>/`` (``ezclip-bench splits import``), EZ-CLIP's
+description CSVs (its ``GPT_discription`` folder) under ``<descriptions>/``. The mini benchmark has
+the same layout, generated, with a tiny CLIP pretrained for it; every run on it says so.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ezclip.errors import UnknownNameError
+
+DATASETS = {
+    "k400": dict(title="Kinetics-400", descriptions="Kinetic_400_gpt_Class_discription_new.csv", hflip=True),
+    "k600": dict(title="Kinetics-600", descriptions="kinetics_600_labels_exclusive_discription_new.csv", hflip=True),
+    "hmdb51": dict(title="HMDB-51", descriptions="HMDB_gpt_Class_discription_new.csv", hflip=True),
+    "ucf101": dict(title="UCF-101", descriptions="UCF_101_gpt_Class_discription_new.csv", hflip=True),
+    # SSv2 labels name directions ("from left to right"): a horizontal flip would change the class
+    "ssv2": dict(title="Something-Something v2", descriptions="Something_gpt_Class_discription_new.csv", hflip=False),
+}
+
+# Pairs of SSv2 classes that are time reversals of each other (facts of the label set), for the
+# order diagnostic.
+SSV2_REVERSAL_PAIRS = (
+    ("Pushing something from left to right", "Pushing something from right to left"),
+    ("Moving something up", "Moving something down"),
+    ("Moving something closer to something", "Moving something away from something"),
+    ("Opening something", "Closing something"),
+    ("Folding something", "Unfolding something"),
+    ("Putting something into something", "Taking something out of something"),
+    ("Lifting something up completely without letting it drop down", "Putting something on a surface"),
+    ("Turning the camera left while filming something", "Turning the camera right while filming something"),
+    ("Turning the camera upwards while filming something", "Turning the camera downwards while filming something"),
+    ("Approaching something with your camera", "Moving away from something with your camera"),
+)
+
+ENV = dict(data_root="EZCLIP_DATA_ROOT", splits="EZCLIP_SPLITS", descriptions="EZCLIP_DESCRIPTIONS",
+           cache="EZCLIP_CACHE")
+
+
+def default_cache():
+    return Path(os.environ.get(ENV["cache"]) or Path.home() / ".cache" / "ezclip")
+
+
+@dataclass
+class Benchmark:
+    name: str  # 'mini' or 'full'
+    data_root: Path
+    splits_root: Path
+    descriptions: Path | None = None
+    clip: dict | None = None  # replaces every model's clip=dict(...) (the mini benchmark's tiny CLIP)
+    num_frames: int | None = None  # replaces every model's frame count (mini)
+    input_size: int = 224
+    reversal_pairs: dict = field(default_factory=dict)  # dataset -> [(class a, class b)]
+
+    @property
+    def is_mini(self):
+        return self.name == "mini"
+
+    def title(self, text):
+        """Every table and console title on the mini benchmark says so."""
+        return f"{text} [mini benchmark: generated videos, tiny CLIP]" if self.is_mini else text
+
+    def check_dataset(self, dataset):
+        if dataset not in DATASETS:
+            raise UnknownNameError("dataset", dataset, DATASETS)
+
+    def video_root(self, dataset):
+        self.check_dataset(dataset)
+        return self.data_root / dataset
+
+    def list_file(self, dataset, name):
+        self.check_dataset(dataset)
+        return self.splits_root / dataset / f"{name}.txt"
+
+    def class_file(self, dataset, classes):
+        return self.splits_root / dataset / f"{classes}.csv"
+
+    def description_file(self, dataset):
+        if self.descriptions is None:
+            return None
+        path = self.descriptions / DATASETS[dataset]["descriptions"]
+        return path if path.is_file() else None
+
+    def hflip(self, dataset):
+        return DATASETS[dataset]["hflip"] and not self.is_mini  # mini classes name directions too
+
+
+def resolve(data_root=None, splits=None, descriptions=None, cache=None, log=print):
+    """The benchmark for these settings (arguments first, then environment variables); with no data
+    root anywhere, the mini benchmark, generated (and its tiny CLIP pretrained) on first use."""
+    data_root = data_root or os.environ.get(ENV["data_root"])
+    descriptions = descriptions or os.environ.get(ENV["descriptions"])
+    if data_root:
+        splits = Path(splits or os.environ.get(ENV["splits"]) or default_cache() / "splits")
+        pairs = {"ssv2": [list(p) for p in SSV2_REVERSAL_PAIRS]}
+        return Benchmark("full", Path(data_root), splits, Path(descriptions) if descriptions else None,
+                         reversal_pairs=pairs)
+    import json
+
+    from ezclip.mini.generate import NUM_FRAMES, ensure_mini
+    from ezclip.mini.pretrain import ARCH, SETTINGS, ensure_tiny_clip
+
+    cache = Path(cache) if cache else default_cache()
+    log("No data root configured (--data-root or EZCLIP_DATA_ROOT): running the embedded mini benchmark "
+        "(generated videos, tiny CLIP).")
+    root = ensure_mini(cache, log=log)
+    weights, sha256 = ensure_tiny_clip(cache, log=log)
+    info = json.loads((root / "mini.json").read_text())
+    pairs = {d: v["reversal_pairs"] for d, v in info["datasets"].items() if "reversal_pairs" in v}
+    return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
+                     clip=dict(arch=ARCH, pretrained=str(weights), sha256=sha256), num_frames=NUM_FRAMES,
+                     input_size=SETTINGS["input_size"], reversal_pairs=pairs)

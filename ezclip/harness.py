@@ -1,0 +1,184 @@
+"""Run a protocol: per model and stage, train (if the model trains) and evaluate, one record per job.
+
+Data flows one way: model config (zoo) and protocol config -> mmengine Runner -> result record
+(``records``) -> tables, which read nothing but records.
+"""
+import copy
+import time
+from pathlib import Path
+
+from mmengine.config import Config
+from mmengine.runner import set_random_seed
+
+from ezclip import records
+from ezclip.data.lists import read_class_csv, read_video_list
+from ezclip.engine import DEFAULT_OPTIMIZER, data_split, make_runner, runner_config
+from ezclip.errors import UnknownNameError
+from ezclip.zoo import load_model_config
+
+PROTOCOL_DIR = records.REPO_ROOT / "benchmarks" / "protocols"
+RECORD_SCHEMA = 1
+
+# The mini benchmark's common recipe; a model config's `mini = dict(...)` overrides parts of it.
+MINI_RECIPE = dict(epochs=4, batch_size=16, eval_batch_size=32, optimizer=DEFAULT_OPTIMIZER, warmup_epochs=0,
+                   test_crops=1)
+
+
+def list_protocols():
+    return {p.stem: p for p in sorted(PROTOCOL_DIR.glob("*.py")) if not p.name.startswith("_")}
+
+
+def load_protocol(name, variant=None):
+    protocols = list_protocols()
+    if name not in protocols:
+        raise UnknownNameError("protocol", name, protocols)
+    cfg = Config.fromfile(protocols[name])
+    cfg.name, cfg.variant = name, variant
+    if variant is not None:
+        variants = cfg.get("variants", {})
+        if variant not in variants:
+            raise UnknownNameError(f"variant of protocol {name}", variant, variants)
+        cfg.merge_from_dict(copy.deepcopy(variants[variant]).to_dict())
+    return cfg
+
+
+def protocol_id(protocol):
+    return protocol.name + (f"+{protocol.variant}" if protocol.variant else "")
+
+
+def model_setup(name, benchmark, recipe_kind="native"):
+    """The model dict and training recipe of ``name`` on ``benchmark``."""
+    cfg = load_model_config(name)
+    model = cfg.model.to_dict()
+    if benchmark.clip is not None:
+        model["clip"] = dict(model["clip"], **benchmark.clip)
+    if benchmark.num_frames is not None:
+        model["num_frames"] = benchmark.num_frames
+    if benchmark.is_mini:
+        recipe = dict(MINI_RECIPE, **cfg.get("mini", {}))
+    else:
+        recipe = dict(cfg.get("recipe", {}))
+        if recipe_kind == "common":  # same frames, views and normalisation for every model
+            model["num_frames"] = 8
+            model["data_preprocessor"] = dict(type="VideoTextPreprocessor", normalization="clip")
+            recipe["test_crops"] = 1
+    return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe)
+
+
+def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset=None, on_error="raise",
+                 recipe_kind="native", seed=0, log=print):
+    """Run every stage of ``protocol`` for each model; returns the records written."""
+    written = []
+    for name in model_names:
+        setup = model_setup(name, benchmark, recipe_kind)
+        for stage in protocol.stages:
+            written += run_stage(protocol, stage, setup, benchmark, Path(results_dir), Path(work_dir),
+                                 subset=subset, on_error=on_error, seed=seed, log=log)
+    return written
+
+
+def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, subset):
+    bench = benchmark.name + (f"-subset{subset}" if subset else "")
+    return (results_dir / "records" / bench / protocol_id(protocol) / model_name / stage_name
+            / f"{ev['dataset']}__{ev['list']}.json")
+
+
+def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=None, on_error="raise", seed=0,
+              log=print):
+    recipe, name = setup["recipe"], setup["name"]
+    stage_dir = work_dir / benchmark.name / protocol_id(protocol) / name / stage["name"]
+    set_random_seed(seed)
+    from mmaction.registry import MODELS
+
+    model = MODELS.build(copy.deepcopy(setup["model"]))
+    common = dict(input_size=benchmark.input_size, batch_size=recipe.get("batch_size", 8),
+                  eval_batch_size=recipe.get("eval_batch_size"), seed=seed,
+                  log_level="WARNING" if benchmark.is_mini else "INFO")
+    base = dict(schema=RECORD_SCHEMA, benchmark=benchmark.name, subset=subset,
+                protocol=dict(name=protocol.name, variant=protocol.variant, version=protocol.version,
+                              title=protocol.title),
+                stage=stage["name"], model=model_info(setup, model), seed=seed)
+
+    def split(dataset, list_name, classes):
+        return data_split(benchmark.list_file(dataset, list_name), benchmark.class_file(dataset, classes),
+                          benchmark.video_root(dataset), benchmark.description_file(dataset), on_error, subset)
+
+    train_info, skip_reason = None, None
+    epochs = recipe.get("epochs", 0)
+    if stage.get("train") and epochs > 0 and any(p.requires_grad for p in model.parameters()):
+        t = stage["train"]
+        missing = missing_files(benchmark, t)
+        if missing:
+            skip_reason = f"training list missing: {missing} (import it with `ezclip-bench splits import`)"
+        else:
+            log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: training on {t['dataset']}/{t['list']} "
+                f"for {epochs} epochs ...")
+            start = time.time()
+            cfg = runner_config(model, stage_dir, train=split(t["dataset"], t["list"], t["classes"]),
+                                max_epochs=epochs, optimizer=recipe.get("optimizer", DEFAULT_OPTIMIZER),
+                                paramwise_cfg=recipe.get("paramwise_cfg"),
+                                warmup_epochs=recipe.get("warmup_epochs", 0),
+                                flip=benchmark.hflip(t["dataset"]), **common)
+            runner = make_runner(cfg)
+            runner.train()
+            dataset = runner.train_dataloader.dataset
+            train_info = dict(dataset=t["dataset"], list=t["list"], classes=t["classes"],
+                              list_sha256=records.file_sha256(dataset.ann_file), videos=len(dataset),
+                              skipped=dataset.skipped, epochs=epochs, batch_size=common["batch_size"],
+                              optimizer=cfg["optim_wrapper"]["optimizer"], wall_s=round(time.time() - start, 1))
+            log(f"[{name}]   trained in {train_info['wall_s']:.0f} s ({len(dataset)} videos)")
+
+    written = []
+    for ev in stage["evaluate"]:
+        path = record_path(results_dir, benchmark, protocol, name, stage["name"], ev, subset)
+        record = dict(base, train=train_info, eval=dict(ev))
+        missing = missing_files(benchmark, ev)
+        if skip_reason or missing:
+            reason = skip_reason or f"evaluation list missing: {missing} (import it with `ezclip-bench splits import`)"
+            written.append(records.write_json(path, dict(record, status="skipped", reason=reason)))
+            log(f"[{name}]   {ev['dataset']}/{ev['list']}: skipped ({reason})")
+            continue
+        start = time.time()
+        classes = read_class_csv(benchmark.class_file(ev["dataset"], ev["classes"]))
+        pairs = [(classes.index(a), classes.index(b)) for a, b in benchmark.reversal_pairs.get(ev["dataset"], [])
+                 if a in classes and b in classes]
+        cfg = runner_config(model, stage_dir, test=split(ev["dataset"], ev["list"], ev["classes"]),
+                            test_crops=recipe.get("test_crops", 1), reversal_pairs=pairs, **common)
+        runner = make_runner(cfg)
+        metrics = runner.test()
+        dataset = runner.test_dataloader.dataset
+        listed = len(read_video_list(dataset.ann_file, len(classes)))
+        if metrics["acc/count"] != len(dataset):
+            raise RuntimeError(f"evaluated {metrics['acc/count']} videos of {len(dataset)} in {dataset.ann_file}")
+        record["eval"].update(
+            list_sha256=records.file_sha256(dataset.ann_file),
+            class_file_sha256=records.file_sha256(dataset.class_file),
+            videos_listed=listed if subset is None else min(listed, subset * len(classes)),
+            videos_evaluated=metrics["acc/count"], skipped=dataset.skipped, num_classes=len(classes),
+            frames=model.num_frames, input_size=benchmark.input_size, crops=recipe.get("test_crops", 1))
+        record["model"]["text_source"] = model.text_source
+        record["metrics"] = {k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count"}
+        record.update(status="ok", device=str(next(model.parameters()).device), dtype=str(next(model.parameters()).dtype),
+                      wall_s=round(time.time() - start, 1), env=records.environment())
+        written.append(records.write_json(path, record))
+        extra = f", pair acc {metrics['acc/pair_acc']:.3f}" if "acc/pair_acc" in metrics else ""
+        log(f"[{name}]   {ev['dataset']}/{ev['list']}: top-1 {metrics['acc/top1']:.3f}{extra} "
+            f"({metrics['acc/count']} videos, {record['wall_s']:.0f} s)")
+    return written
+
+
+def missing_files(benchmark, spec):
+    files = [benchmark.list_file(spec["dataset"], spec["list"]), benchmark.class_file(spec["dataset"], spec["classes"])]
+    return ", ".join(str(f) for f in files if not f.is_file())
+
+
+def model_info(setup, model):
+    params = list(model.parameters())
+    return dict(name=setup["name"], config_path=setup["path"], config=setup["model"],
+                config_hash=records.config_hash(setup["model"]), recipe=setup["recipe"],
+                recipe_hash=records.config_hash(setup["recipe"]), type=type(model).__name__, arch=model.arch,
+                frames=model.num_frames, weights=model.weights,
+                params_total=sum(p.numel() for p in params),
+                params_trainable=sum(p.numel() for p in params if p.requires_grad),
+                normalization=getattr(model.data_preprocessor, "normalization", None))
+

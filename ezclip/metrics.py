@@ -1,0 +1,30 @@
+"""Accuracy that also says how many videos it saw, and a time-order diagnostic."""
+import numpy as np
+from mmaction.evaluation import AccMetric
+from mmaction.registry import METRICS
+
+
+@METRICS.register_module()
+class VideoAccMetric(AccMetric):
+    """mmaction2's top-1/top-5/mean-class accuracy plus ``count``, the number of videos evaluated
+    (every listed video exactly once, across processes), and, given ``reversal_pairs`` (pairs of class
+    indices that are time reversals of each other), ``pair_acc``: how often the true class scores
+    above its reversed partner. An order-blind model scores 0.5 there."""
+
+    def __init__(self, reversal_pairs=(), **kwargs):
+        kwargs.setdefault("metric_list", ("top_k_accuracy", "mean_class_accuracy"))
+        super().__init__(**kwargs)
+        self.partner = {}
+        for a, b in reversal_pairs:
+            self.partner[a], self.partner[b] = b, a
+
+    def compute_metrics(self, results):
+        metrics = super().compute_metrics(results)
+        metrics["count"] = len(results)
+        if self.partner:
+            wins = [float(r["pred"][r["label"]] > r["pred"][self.partner[r["label"]]])
+                    + 0.5 * float(r["pred"][r["label"]] == r["pred"][self.partner[r["label"]]])
+                    for r in results if r["label"] in self.partner]
+            metrics["pair_acc"] = float(np.mean(wins)) if wins else float("nan")
+            metrics["pair_count"] = len(wins)
+        return metrics

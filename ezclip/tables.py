@@ -1,0 +1,321 @@
+"""Comparison tables built from result records alone (plus the cited reference numbers).
+
+One table per benchmark (mini, full, full-subsetN: never mixed) and protocol, in Markdown, CSV and
+LaTeX. A cell is the mean (and std, sample std over splits or seeds) of the records in it; a column
+whose records were measured under different protocol settings marks the odd ones out with a dagger
+and says how they differ. Reported numbers carry a source letter, explained below the table.
+"""
+import csv
+import io
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from tabulate import tabulate
+
+from ezclip.records import REPO_ROOT, read_records
+
+REFERENCE = REPO_ROOT / "results" / "reference" / "accuracy.json"
+DATASET_ORDER = ("hmdb51", "ucf101", "k600", "k400", "ssv2")
+
+
+def group_order(group):
+    dataset, _, rest = group.partition("/")
+    return (DATASET_ORDER.index(dataset) if dataset in DATASET_ORDER else len(DATASET_ORDER), dataset,
+            int(rest[1:]) if rest[:1] == "k" and rest[1:].isdigit() else 0, rest)
+SETTINGS = ("protocol_version", "crops", "input_size", "list_sha256")
+
+
+def record_settings(record):
+    return dict(protocol_version=record["protocol"]["version"], crops=record["eval"].get("crops"),
+                input_size=record["eval"].get("input_size"), list_sha256=record["eval"].get("list_sha256", "")[:12])
+
+
+def pct(x):
+    return 100.0 * x
+
+
+def mean_std(values):
+    """Mean and sample std (n-1) of a list; std is None for a single value."""
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def harmonic_mean(base, novel):
+    return 2 * base * novel / (base + novel) if base + novel else 0.0
+
+
+def fmt(mean, std=None, n=None, mark=""):
+    if mean is None:
+        return "–"
+    text = f"{mean:.1f}" + (f" ± {std:.1f}" if std is not None else "")
+    return text + mark
+
+
+class Cells:
+    """Records grouped by (protocol id, model, group); the protocol decides what a group is."""
+
+    def __init__(self, records):
+        self.ok = [r for r in records if r.get("status") == "ok"]
+        self.other = [r for r in records if r.get("status") != "ok"]
+        self.cells = defaultdict(list)
+        for r in self.ok:
+            self.cells[(protocol_key(r), r["model"]["name"], r["eval"]["group"])].append(r)
+
+    def chance(self, protocol, group):
+        sizes = [r["eval"]["num_classes"] for (p, _, g), v in self.cells.items() if p == protocol and g == group
+                 for r in v]
+        return statistics.fmean(100.0 / n for n in sizes) if sizes else None
+
+    def models(self, protocol):
+        return sorted({m for (p, m, _) in self.cells if p == protocol})
+
+    def values(self, protocol, model, group, metric="top1"):
+        rs = sorted(self.cells.get((protocol, model, group), []), key=lambda r: (r["stage"], r["eval"]["list"]))
+        return [pct(r["metrics"][metric]) for r in rs if metric in r["metrics"]], rs
+
+    def column_settings(self, protocol, group):
+        """Records of a column measured differently from the rest: settings are compared with the
+        column's majority, the list's hash with the majority for that list. Returns
+        ``(ids of odd records, notes)``."""
+        rs = [r for (p, _, g), v in self.cells.items() if p == protocol and g == group for r in v]
+        odd, notes = set(), []
+
+        def majority(values):
+            return max(set(values), key=lambda v: (values.count(v), v))
+
+        column = {k: majority([record_settings(r)[k] for r in rs]) for k in SETTINGS if k != "list_sha256"}
+        per_list = defaultdict(list)
+        for r in rs:
+            per_list[r["eval"]["list"]].append(record_settings(r)["list_sha256"])
+        for r in sorted(rs, key=lambda r: (r["model"]["name"], r["eval"]["list"])):
+            mine = record_settings(r)
+            diff = [f"{k} {mine[k]} (column: {v})" for k, v in column.items() if mine[k] != v]
+            if mine["list_sha256"] != majority(per_list[r["eval"]["list"]]):
+                diff.append(f"list {r['eval']['list']} sha256 {mine['list_sha256']}… differs from the other models'")
+            if diff:
+                odd.add(id(r))
+                notes.append(f"† {r['model']['name']}, {group}/{r['eval']['list']}: {'; '.join(diff)}")
+        return odd, notes
+
+
+def protocol_key(record):
+    p = record["protocol"]
+    return p["name"] + (f"+{p['variant']}" if p.get("variant") else "")
+
+
+def load_reference(path=REFERENCE):
+    doc = json.loads(Path(path).read_text())
+    by_key = {(e["protocol"], e["model"], e["group"]): e for e in doc["entries"]}
+    return by_key, doc["sources"]
+
+
+class Footnotes:
+    def __init__(self, sources):
+        self.sources, self.letters, self.notes = sources, {}, []
+
+    def source(self, name):
+        if name not in self.letters:
+            self.letters[name] = chr(ord("a") + len(self.letters))
+        return self.letters[name]
+
+    def lines(self):
+        out = [f"[{letter}] {self.sources[name]['where']} (confidence: {self.sources[name]['confidence']})"
+               for name, letter in self.letters.items()]
+        return out + self.notes
+
+
+def model_label(rs):
+    r = rs[0]["model"]
+    return f"{r['name']} ({r['arch']}, {r['frames']}f)"
+
+
+class Table:
+    def __init__(self, title, headers, rows, notes):
+        self.title, self.headers, self.rows, self.notes = title, headers, rows, notes
+
+    def markdown(self):
+        body = tabulate(self.rows, headers=self.headers, tablefmt="github", disable_numparse=True)
+        notes = "".join(f"\n- {n}" for n in self.notes)
+        return f"### {self.title}\n\n{body}\n{notes}\n"
+
+    def csv(self):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.headers)
+        writer.writerows(self.rows)
+        return out.getvalue()
+
+    def latex(self):
+        body = tabulate(self.rows, headers=self.headers, tablefmt="latex_booktabs", disable_numparse=True)
+        notes = "".join(f"% {n}\n" for n in self.notes)
+        return f"% {self.title}\n{notes}{body}\n"
+
+
+def cell_text(cells, protocol, model, group, odd, metric="top1"):
+    values, rs = cells.values(protocol, model, group, metric)
+    if not values:
+        return "–", None
+    mean, std = mean_std(values)
+    mark = "†" if any(id(r) in odd for r in rs) else ""
+    return fmt(mean, std, mark=mark), mean
+
+
+def settings_note(cells, protocol, groups):
+    notes = [n for g in groups for n in cells.column_settings(protocol, g)[1]]
+    return notes + (["† marks numbers measured under other protocol settings than the rest of their column: "
+                     "not directly comparable"] if notes else [])
+
+
+def reported_cells(reference, foot, protocol, model, group):
+    entry = reference.get((protocol, model, group))
+    if entry is None:
+        return "–", None
+    letter = foot.source(entry["source"])
+    std = entry.get("std")
+    mark = "*" if entry.get("confidence") == "recalled" or entry.get("std_confidence") == "recalled" else ""
+    return fmt(entry["value"], std) + f" [{letter}]{mark}", entry["value"]
+
+
+def accuracy_table(cells, benchmark, protocol, title, groups, reference, metric="top1", with_reported=True):
+    foot = Footnotes(reference[1])
+    headers = ["model"]
+    for g in groups:
+        headers += [f"{g} reproduced", f"{g} reported", f"{g} Δ"] if with_reported else [g]
+    odd_by_group = {g: cells.column_settings(protocol, g)[0] for g in groups}
+    rows = []
+    for model in cells.models(protocol):
+        any_rs = next((cells.values(protocol, model, g)[1] for g in groups if cells.values(protocol, model, g)[1]), None)
+        if any_rs is None:
+            continue
+        row = [model_label(any_rs)]
+        for g in groups:
+            text, ours = cell_text(cells, protocol, model, g, odd_by_group[g], metric)
+            row.append(text)
+            if with_reported:
+                ref_text, ref = reported_cells(reference[0], foot, protocol.split("+")[0], model, g)
+                row += [ref_text, f"{ours - ref:+.1f}" if ours is not None and ref is not None else "–"]
+        rows.append(row)
+    rows.append(["chance"] + [x for g in groups for x in [fmt(cells.chance(protocol, g))]
+                              + (["", ""] if with_reported else [])])
+    notes = [f"Top-1 accuracy (%) from {sum(len(v) for (p, _, _), v in cells.cells.items() if p == protocol)} "
+             "records; mean ± sample std over splits/seeds; chance is 100 / number of classes."]
+    notes += settings_note(cells, protocol, groups)
+    if with_reported:
+        notes += foot.lines() + ["* the reported number (or its std) is recalled, not verified against the source"]
+    return Table(benchmark_title(benchmark, title), headers, rows, notes)
+
+
+def benchmark_title(benchmark, title):
+    if benchmark.startswith("mini"):
+        return f"{title} [mini benchmark: generated videos, tiny CLIP; not comparable with published numbers]"
+    return f"{title} [{benchmark}]"
+
+
+def base2novel_table(cells, benchmark, protocol, reference, with_reported):
+    datasets = sorted({g.split("/")[0] for (p, _, g) in cells.cells if p == protocol}, key=group_order)
+    foot = Footnotes(reference[1])
+    headers, rows = ["model"], []
+    for d in datasets:
+        headers += [f"{d} base", f"{d} novel", f"{d} HM"] + ([f"{d} HM reported"] if with_reported else [])
+    groups = [f"{d}/{part}" for d in datasets for part in ("base", "novel")]
+    odd = {g: cells.column_settings(protocol, g)[0] for g in groups}
+    for model in cells.models(protocol):
+        rs_any = next((cells.values(protocol, model, g)[1] for g in groups if cells.values(protocol, model, g)[1]), None)
+        if rs_any is None:
+            continue
+        row = [model_label(rs_any)]
+        for d in datasets:
+            b_text, b = cell_text(cells, protocol, model, f"{d}/base", odd[f"{d}/base"])
+            n_text, n = cell_text(cells, protocol, model, f"{d}/novel", odd[f"{d}/novel"])
+            row += [b_text, n_text, fmt(harmonic_mean(b, n)) if b is not None and n is not None else "–"]
+            if with_reported:
+                row.append(reported_cells(reference[0], foot, protocol.split("+")[0], model, f"{d}/hm")[0])
+        rows.append(row)
+    notes = ["Top-1 (%): base test videos against base classes, novel against novel; mean ± sample std over "
+             "seeds; HM = 2BN/(B+N) of the seed means."] + settings_note(cells, protocol, groups)
+    if with_reported:
+        notes += foot.lines() + ["* recalled, not verified against the source"]
+    return Table(benchmark_title(benchmark, "Base-to-novel generalisation"), headers, rows, notes)
+
+
+def order_table(cells, benchmark):
+    """Time-order diagnostic: accuracy between classes that are time reversals of each other."""
+    rows, groups = [], set()
+    found = defaultdict(dict)
+    for (protocol, model, group), rs in cells.cells.items():
+        values = [pct(r["metrics"]["pair_acc"]) for r in rs if r["metrics"].get("pair_count")]
+        if values:
+            key = f"{protocol}: {group}"
+            found[model][key] = mean_std(values)
+            groups.add(key)
+    groups = sorted(groups)
+    for model in sorted(found):
+        rows.append([model] + [fmt(*found[model][g]) if g in found[model] else "–" for g in groups])
+    if not rows:
+        return None
+    notes = ["Reversal-pair accuracy (%): among test videos of classes that are exact time reversals of each "
+             "other, how often the true class scores above its reversed partner. Chance (and any order-blind "
+             "model) is 50."]
+    return Table(benchmark_title(benchmark, "Time-order diagnostic"), ["model"] + groups, rows, notes)
+
+
+def build_tables(records):
+    """{benchmark: {name: Table}} from records."""
+    reference = load_reference()
+    by_bench = defaultdict(list)
+    for r in records:
+        by_bench[r["benchmark"] + (f"-subset{r['subset']}" if r.get("subset") else "")].append(r)
+    out = {}
+    for bench, rs in sorted(by_bench.items()):
+        cells = Cells(rs)
+        with_reported = bench == "full"
+        protocols = sorted({protocol_key(r) for r in cells.ok})
+        tables = {}
+        for protocol in protocols:
+            groups = sorted({g for (p, _, g) in cells.cells if p == protocol}, key=group_order)
+            base = protocol.split("+")[0]
+            if base == "base2novel":
+                tables[protocol] = base2novel_table(cells, bench, protocol, reference, with_reported)
+            else:
+                title = {"zeroshot": "Zero-shot cross-dataset transfer", "fewshot": "Few-shot"}.get(base, base)
+                if protocol != base:
+                    title += f" (variant {protocol.split('+')[1]})"
+                tables[protocol] = accuracy_table(cells, bench, protocol, title, groups, reference,
+                                                  with_reported=with_reported)
+        order = order_table(cells, bench)
+        if order:
+            tables["order"] = order
+        if cells.other:
+            tables["status"] = Table(benchmark_title(bench, "Jobs not reported above"),
+                                     ["protocol", "model", "stage", "list", "status", "reason"],
+                                     sorted([protocol_key(r), r["model"]["name"], r["stage"],
+                                             f"{r['eval']['dataset']}/{r['eval']['list']}", r["status"],
+                                             r.get("reason", "")] for r in cells.other), [])
+        out[bench] = tables
+    return out
+
+
+def write_tables(results_dir, out_dir=None):
+    """Regenerate every table under ``<results>/tables/<benchmark>/`` from ``<results>/records``.
+    Tables of a benchmark whose records are gone are removed, so no stale number survives."""
+    results_dir = Path(results_dir)
+    out_dir = Path(out_dir) if out_dir else results_dir / "tables"
+    built = build_tables(read_records(results_dir / "records"))
+    written = []
+    for old in sorted(out_dir.glob("*/*")) if out_dir.exists() else []:
+        old.unlink()
+    for bench, tables in built.items():
+        for name, table in tables.items():
+            for ext, text in (("md", table.markdown()), ("csv", table.csv()), ("tex", table.latex())):
+                path = out_dir / bench / f"{name}.{ext}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_text(text)
+                tmp.replace(path)
+                written.append(path)
+    return written, built
+
+
+

@@ -1,0 +1,132 @@
+"""Protocols end to end on the generated mini benchmark, and the arithmetic of their summaries."""
+import json
+import math
+
+import pytest
+import torch
+
+from ezclip.benchmark import Benchmark
+from ezclip.engine import data_split, make_runner, runner_config
+from ezclip.harness import load_protocol, run_protocol
+from ezclip.records import read_records
+from ezclip.tables import build_tables, harmonic_mean, mean_std, write_tables
+
+
+@pytest.fixture(scope="session")
+def mini(tmp_path_factory):
+    """The mini benchmark's data (generated once per session), with an untrained tiny CLIP: the
+    protocols' code paths, not their numbers, are under test here."""
+    from ezclip.mini.generate import NUM_FRAMES, ensure_mini
+
+    root = ensure_mini(tmp_path_factory.mktemp("cache"), log=lambda *a: None)
+    info = json.loads((root / "mini.json").read_text())
+    return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
+                     clip=dict(arch="ezclip-mini", pretrained=None), num_frames=NUM_FRAMES, input_size=32,
+                     reversal_pairs={"ssv2": info["datasets"]["ssv2"]["reversal_pairs"]})
+
+
+def test_mini_world_roles(mini):
+    info = json.loads((mini.data_root.parent / "mini.json").read_text())["datasets"]
+    assert len(info["k600"]["class_sets"]["novel_split1"]) == 8
+    assert not set(info["k600"]["class_sets"]["novel220"]) & set(info["k400"]["class_sets"]["classes"])
+    assert len(info["hmdb51"]["class_sets"]["classes"]) == 12 and len(info["ucf101"]["class_sets"]["classes"]) == 18
+    # SSv2's role: each 'right' clip is the exact time reversal of a 'left' clip
+    import decord
+
+    left = decord.VideoReader(str(mini.video_root("ssv2") / "something_moving_left_000.mp4"))
+    right = decord.VideoReader(str(mini.video_root("ssv2") / "something_moving_right_000.mp4"))
+    a, b = left.get_batch(range(len(left))).asnumpy(), right.get_batch(range(len(right))).asnumpy()
+    assert abs(a[::-1].astype(int) - b.astype(int)).mean() < 3  # equal up to H.264 noise
+
+
+def test_a_built_model_is_trained_and_evaluated_in_place(mini):
+    from mmaction.registry import MODELS
+
+    model = MODELS.build(dict(type="VideoCLIP", clip=dict(arch="ezclip-mini"), num_frames=4))
+    split = data_split(mini.list_file("hmdb51", "test_split1"), mini.class_file("hmdb51", "classes"),
+                       mini.video_root("hmdb51"))
+    runner = make_runner(runner_config(model, "/tmp/unused", test=split, input_size=32))
+    assert runner.model is model  # evaluations must see the weights the training changed
+
+
+def test_eval_counts_every_video_once_whatever_the_batch_size(mini, tmp_path):
+    from mmaction.registry import MODELS
+
+    model = MODELS.build(dict(type="VideoCLIP", clip=dict(arch="ezclip-mini"), num_frames=4))
+    split = data_split(mini.list_file("hmdb51", "test_split1"), mini.class_file("hmdb51", "classes"),
+                       mini.video_root("hmdb51"))
+    metrics = make_runner(runner_config(model, tmp_path, test=split, input_size=32, batch_size=5)).test()
+    assert metrics["acc/count"] == 72  # 72 = 14 batches of 5 and one of 2
+
+
+def test_zeroshot_protocol_end_to_end(mini, tmp_path):
+    protocol = load_protocol("zeroshot")
+    run_protocol(protocol, ["clip", "ezclip"], mini, tmp_path / "results", tmp_path / "work", subset=2,
+                 log=lambda *a: None)
+    records = read_records(tmp_path / "results" / "records")
+    assert len(records) == 2 * 10 and all(r["status"] == "ok" for r in records)
+    hmdb = [r for r in records if r["eval"]["dataset"] == "hmdb51"]
+    assert all(r["eval"]["videos_evaluated"] == 2 * 12 for r in hmdb)
+    ez = next(r for r in records if r["model"]["name"] == "ezclip")
+    assert ez["train"]["videos"] == 2 * 24 and ez["model"]["text_source"] == "descriptions"
+    assert ez["subset"] == 2 and ez["benchmark"] == "mini"
+    tables = build_tables(records)["mini-subset2"]
+    assert "zeroshot" in tables and "mini benchmark" in tables["zeroshot"].title
+
+
+def test_fewshot_and_base2novel_end_to_end_with_order_diagnostic(mini, tmp_path):
+    for name in ("fewshot", "base2novel"):
+        protocol = load_protocol(name)
+        protocol.stages = [s for s in protocol.stages if s["name"] in ("ssv2_k2", "ssv2_s1")]
+        run_protocol(protocol, ["vificlip"], mini, tmp_path / "results", tmp_path / "work", subset=2,
+                     log=lambda *a: None)
+    records = read_records(tmp_path / "results" / "records")
+    assert {r["protocol"]["name"] for r in records} == {"fewshot", "base2novel"}
+    fewshot = next(r for r in records if r["protocol"]["name"] == "fewshot")
+    assert fewshot["metrics"]["pair_count"] == 2 * 6 and fewshot["train"]["videos"] == 2 * 6
+    written, built = write_tables(tmp_path / "results")
+    assert {"fewshot", "base2novel", "order"} <= set(built["mini-subset2"])
+
+
+def fake_record(protocol, model, group, list_name, top1, stage="s", crops=1, num_classes=10, benchmark="full"):
+    return dict(status="ok", benchmark=benchmark, subset=None, stage=stage,
+                protocol=dict(name=protocol, variant=None, version=1, title=protocol),
+                model=dict(name=model, arch="ViT-B-16", frames=8),
+                eval=dict(dataset=group.split("/")[0], list=list_name, group=group, crops=crops, input_size=224,
+                          list_sha256=list_name * 4, num_classes=num_classes),
+                metrics=dict(top1=top1))
+
+
+def test_mean_std_and_harmonic_mean_by_hand():
+    mean, std = mean_std([50.0, 52.0, 57.0])
+    assert mean == pytest.approx(53.0)
+    assert std == pytest.approx(math.sqrt(((50 - 53) ** 2 + (52 - 53) ** 2 + (57 - 53) ** 2) / 2))
+    assert harmonic_mean(76.4, 61.1) == pytest.approx(2 * 76.4 * 61.1 / 137.5)
+
+
+def test_tables_from_records(tmp_path):
+    records = [fake_record("zeroshot", "m", "hmdb51", f"test_split{i}", v) for i, v in ((1, .50), (2, .52), (3, .57))]
+    records += [fake_record("base2novel", "m", f"ucf101/{part}", f"{part}_test", v, stage=f"ucf101_s{s}")
+                for part, vals in (("base", (.90, .92, .94)), ("novel", (.60, .62, .64))) for s, v in zip((1, 2, 3), vals)]
+    records.append(fake_record("zeroshot", "other", "hmdb51", "test_split1", .40, crops=3))
+    tables = build_tables(records)["full"]
+    zs = tables["zeroshot"].markdown()
+    assert "53.0 ± 3.6" in zs  # mean and sample std of 50, 52, 57
+    assert "40.0†" in zs and "not directly comparable" in zs  # a 3-crop number is marked in a 1-crop column
+    b2n = tables["base2novel"].markdown()
+    assert "92.0 ± 2.0" in b2n and "62.0 ± 2.0" in b2n and f"{2 * 92 * 62 / 154:.1f}" in b2n
+
+
+def test_tables_regenerate_identically_and_drop_deleted_records(tmp_path):
+    from ezclip.records import write_json
+
+    root = tmp_path / "results"
+    for i, v in ((1, .50), (2, .52)):
+        write_json(root / "records" / f"r{i}.json", fake_record("zeroshot", "m", "hmdb51", f"test_split{i}", v))
+    write_json(root / "records" / "u.json", fake_record("zeroshot", "m", "ucf101", "test_split1", .7))
+    first = {p: p.read_bytes() for p in write_tables(root)[0]}
+    assert {p: p.read_bytes() for p in write_tables(root)[0]} == first
+    (root / "records" / "u.json").unlink()
+    write_tables(root)
+    text = (root / "tables" / "full" / "zeroshot.md").read_text()
+    assert "ucf101" not in text and "51.0 ± 1.4" in text
