@@ -99,9 +99,30 @@ def _load_own_checkpoints():
     CheckpointLoader.register_scheme(prefixes="", loader=load_from_local, force=True)
 
 
+def _cpu_pytorch_launcher():
+    """mmengine 0.10.7's pytorch launcher calls torch.cuda.set_device unconditionally, so torchrun on
+    CPU-only machines (gloo) fails before the process group exists. Without CUDA, initialise the
+    process group directly; with CUDA, mmengine's own function runs unchanged."""
+    import torch.distributed as torch_dist
+    from mmengine.dist import utils as dist_utils
+
+    original = dist_utils._init_dist_pytorch
+    if getattr(original, "_ezclip_cpu", False):
+        return
+
+    def init_dist_pytorch(backend="nccl", init_backend="torch", **kwargs):
+        if torch.cuda.is_available() or init_backend != "torch":
+            return original(backend, init_backend=init_backend, **kwargs)
+        torch_dist.init_process_group(backend="gloo", **kwargs)
+
+    init_dist_pytorch._ezclip_cpu = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+
+
 def apply():
     _declare_torchvision_ops()
     _numpy2_aliases()
     _stub_missing_mmaction_drn()
     _colorjitter_hue_numpy2()
     _load_own_checkpoints()
+    _cpu_pytorch_launcher()

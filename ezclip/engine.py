@@ -1,7 +1,9 @@
 """mmengine Runner configs for the harness's jobs: one place that turns a model and data lists into
 what the Runner needs, so training and evaluation always take the same path."""
 import copy
+import os
 
+import torch
 from mmengine.runner import Runner
 
 from ezclip.data.pipelines import eval_pipeline, train_pipeline
@@ -72,11 +74,31 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
     return cfg
 
 
+def world_size():
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def init_distributed():
+    """Under torchrun/Slurm (WORLD_SIZE > 1), join the process group once: NCCL on GPUs, gloo on CPUs.
+    Evaluation then shards its list across processes and gathers every result; only training wraps
+    the model in DDP (a frozen model has nothing to synchronise)."""
+    if world_size() > 1 and not torch.distributed.is_initialized():
+        from mmengine.dist import init_dist
+
+        init_dist("pytorch", backend="nccl" if torch.cuda.is_available() else "gloo")
+    return world_size() > 1
+
+
 def make_runner(cfg):
     """A Runner for ``cfg``; ``cfg['model']`` may be a config dict or a built model (reused across the
     evaluations of one trained model)."""
     from mmengine.config import Config
 
+    if init_distributed() and "train_dataloader" in cfg:
+        cfg = dict(cfg, launcher="pytorch")
+        if not torch.cuda.is_available():  # DDP on CPU takes no device ids
+            cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None,
+                                            broadcast_buffers=False)
     if isinstance(cfg["model"], dict):
         return Runner.from_cfg(Config(cfg))
     kwargs = {k: v for k, v in cfg.items() if k != "custom_imports"}

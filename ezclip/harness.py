@@ -4,6 +4,7 @@ Data flows one way: model config (zoo) and protocol config -> mmengine Runner ->
 (``records``) -> tables, which read nothing but records.
 """
 import copy
+import shlex
 import time
 from pathlib import Path
 
@@ -65,13 +66,23 @@ def model_setup(name, benchmark, recipe_kind="native"):
     return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe)
 
 
+def select_stages(protocol, names=None):
+    if not names:
+        return list(protocol.stages)
+    known = {s["name"]: s for s in protocol.stages}
+    for name in names:
+        if name not in known:
+            raise UnknownNameError(f"stage of protocol {protocol_id(protocol)}", name, known)
+    return [known[n] for n in names]
+
+
 def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset=None, on_error="raise",
-                 recipe_kind="native", seed=0, log=print):
-    """Run every stage of ``protocol`` for each model; returns the records written."""
+                 recipe_kind="native", seed=0, stages=None, log=print):
+    """Run the stages (default: all) of ``protocol`` for each model; returns the records written."""
     written = []
     for name in model_names:
         setup = model_setup(name, benchmark, recipe_kind)
-        for stage in protocol.stages:
+        for stage in select_stages(protocol, stages):
             written += run_stage(protocol, stage, setup, benchmark, Path(results_dir), Path(work_dir),
                                  subset=subset, on_error=on_error, seed=seed, log=log)
     return written
@@ -182,3 +193,36 @@ def model_info(setup, model):
                 params_trainable=sum(p.numel() for p in params if p.requires_grad),
                 normalization=getattr(model.data_preprocessor, "normalization", None))
 
+
+
+def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
+    """The jobs of a protocol, one per (model, stage), each with whether all its records are done."""
+    jobs = []
+    for name in model_names:
+        load_model_config(name)  # unknown names fail here, with suggestions
+        for stage in protocol.stages:
+            paths = [record_path(Path(results_dir), benchmark, protocol, name, stage["name"], ev, subset)
+                     for ev in stage["evaluate"]]
+            done = all(p.is_file() and records.read_json(p).get("status") == "ok" for p in paths)
+            jobs.append(dict(model=name, stage=stage["name"], done=done))
+    return jobs
+
+
+def slurm_script(protocol_name, variant, jobs, extra_args=""):
+    """A Slurm array script running each pending job as one ``ezclip-bench run`` call."""
+    variant_arg = f" --variant {variant}" if variant else ""
+    lines = [f"ezclip-bench run {protocol_name}{variant_arg} --models {j['model']} --stage {j['stage']}{extra_args}"
+             for j in jobs]
+    body = "\n".join(f"  {shlex.quote(line)}" for line in lines)
+    return f"""#!/usr/bin/env bash
+#SBATCH --job-name=ezclip-{protocol_name}
+#SBATCH --array=0-{len(lines) - 1}
+#SBATCH --gres=gpu:1
+#SBATCH --output=logs/%x-%A_%a.out
+# One array task per job of protocol {protocol_name}{variant_arg}; finished jobs were left out.
+set -euo pipefail
+JOBS=(
+{body}
+)
+eval "${{JOBS[$SLURM_ARRAY_TASK_ID]}}"
+"""

@@ -62,3 +62,7 @@ def read_records(root):
         if not path.name.startswith("."):
             records.append(dict(json.loads(path.read_text()), _path=str(path)))
     return records
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())

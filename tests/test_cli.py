@@ -41,3 +41,22 @@ def test_a_model_added_by_a_config_file_outside_the_package(tmp_path, monkeypatc
     monkeypatch.setenv("EZCLIP_MODEL_PATH", str(tmp_path))
     assert main(["ls", "models"]) == 0
     assert f"{tmp_path}/mymodel.py" in capsys.readouterr().out
+
+
+def test_predict_ranks_the_users_labels(tmp_path, capsys):
+    import numpy as np
+
+    from ezclip.data.video_io import write_mp4
+
+    write_mp4(tmp_path / "mine.mp4", np.random.default_rng(0).integers(0, 255, (16, 64, 64, 3), dtype=np.uint8))
+    assert main(["predict", str(tmp_path / "mine.mp4"), "--labels", "jumping, running,swimming", "--model", "clip",
+                 "--arch", "ezclip-mini", "--pretrained", "none"]) == 0
+    out = capsys.readouterr().out
+    assert all(label in out for label in ("jumping", "running", "swimming"))
+    assert main(["predict", str(tmp_path / "other.mp4"), "--labels", "a,b", "--model", "clip"]) == 2
+    assert "other.mp4: video not found" in capsys.readouterr().err
+
+
+def test_unknown_protocol_gets_the_closest_names(capsys):
+    assert main(["run", "zeroshto"]) == 2
+    assert "unknown protocol 'zeroshto'; did you mean zeroshot" in capsys.readouterr().err

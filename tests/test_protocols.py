@@ -130,3 +130,39 @@ def test_tables_regenerate_identically_and_drop_deleted_records(tmp_path):
     write_tables(root)
     text = (root / "tables" / "full" / "zeroshot.md").read_text()
     assert "ucf101" not in text and "51.0 ± 1.4" in text
+
+
+def test_plan_emits_a_valid_slurm_array_with_one_task_per_pending_job(mini, tmp_path):
+    import subprocess
+
+    from ezclip.harness import plan_jobs, slurm_script
+
+    protocol = load_protocol("zeroshot")
+    jobs = plan_jobs(protocol, ["clip", "ezclip", "xclip"], mini, tmp_path / "results")
+    assert [j["done"] for j in jobs] == [False] * 3
+    script = tmp_path / "zeroshot.sh"
+    script.write_text(slurm_script("zeroshot", None, jobs))
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert "#SBATCH --array=0-2" in text and text.count("ezclip-bench run zeroshot --models") == 3
+    # a job whose records all exist is done and left out of the next plan
+    run_protocol(protocol, ["clip"], mini, tmp_path / "results", tmp_path / "work", log=lambda *a: None)
+    assert [j["done"] for j in plan_jobs(protocol, ["clip", "ezclip"], mini, tmp_path / "results")] == [True, False]
+
+
+def test_data_check_counts_listed_found_and_decodable(mini, tmp_path):
+    import shutil
+
+    from ezclip.benchmark import Benchmark
+    from ezclip.datacheck import check_data
+
+    copy = tmp_path / "videos"
+    shutil.copytree(mini.video_root("k600"), copy / "k600")
+    (copy / "k600" / "purple_cross_growing_000.mp4").unlink(missing_ok=True)
+    victim = sorted((copy / "k600").glob("*.mp4"))[0]
+    victim.write_bytes(b"not a video")
+    bench = Benchmark("full", copy, mini.splits_root)
+    rows = {r["list"]: r for r in check_data(bench, ["k600"])}
+    row = rows["zeroshot_232"]
+    assert row["listed"] == 84 and row["found"] + row["missing_count"] == 84
+    assert victim.name in row["undecodable"] and row["decodable"] == row["found"] - 1

@@ -1,0 +1,66 @@
+"""pytest-benchmark: the image path (``extract_feat``) of every registered model, and the plain CLIP
+image tower, on one synthetic view.
+
+    pytest benchmarks --benchmark-only                      # tiny architecture ('ezclip-tiny', 32 px)
+    EZCLIP_BENCH_VITB16=1 pytest benchmarks --benchmark-only  # also ViT-B/16 at 224 px (2-4 s a call on 2 cores)
+
+``EZCLIP_BENCH_FRAMES`` (default 8) sets T, ``EZCLIP_BENCH_THREADS`` (default 1; 0 for torch's default)
+the torch CPU threads. ``ezclip-bench profile`` gives the same forward with FLOP
+counts and the ratio to the CLIP tower; this suite is for tracking a forward's time across commits
+(``--benchmark-autosave`` / ``--benchmark-compare``).
+"""
+import os
+
+import pytest
+import torch
+
+from ezclip.profiling import TOWER, ImageTower
+from ezclip.zoo import build_model, list_models
+
+FRAMES = int(os.environ.get("EZCLIP_BENCH_FRAMES", "8"))
+VITB16 = pytest.mark.skipif(not os.environ.get("EZCLIP_BENCH_VITB16"),
+                            reason="set EZCLIP_BENCH_VITB16=1 for the ViT-B/16 benchmarks")
+ARCHS = [pytest.param(("ezclip-tiny", 32), id="ezclip-tiny"),
+         pytest.param(("ViT-B-16", 224), id="ViT-B-16", marks=VITB16)]
+
+THREADS = int(os.environ.get("EZCLIP_BENCH_THREADS", "1"))
+
+
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """One torch thread unless ``EZCLIP_BENCH_THREADS`` says otherwise (0: torch's default, all cores):
+    on a shared CPU, OpenMP threads waiting for descheduled partners cost every parallel operator a
+    scheduler slice (a tiny forward took 216 ms with 2 threads and 2.7 ms with 1 on a busy 2-core box)."""
+    before = torch.get_num_threads()
+    if THREADS:
+        torch.set_num_threads(THREADS)
+    yield torch.get_num_threads()
+    torch.set_num_threads(before)
+
+
+def _run(benchmark, forward, x, arch):
+    benchmark.extra_info.update(arch=arch, frames=FRAMES, input_shape=list(x.shape), threads=torch.get_num_threads())
+    with torch.no_grad():
+        forward(x)  # first call outside the timing (allocations, lazy init)
+        if arch == "ViT-B-16":  # seconds per call on CPU: a few fixed rounds instead of calibration
+            benchmark.pedantic(forward, args=(x,), rounds=3, iterations=1, warmup_rounds=1)
+        else:
+            benchmark(forward, x)
+
+
+@pytest.mark.parametrize("arch_size", ARCHS)
+@pytest.mark.parametrize("name", list(list_models()))
+def test_extract_feat(benchmark, name, arch_size):
+    arch, size = arch_size
+    model = build_model(name, arch=arch, frames=FRAMES, pretrained=None).eval()
+    benchmark.group = f"extract_feat {arch} {FRAMES}x{size}"
+    _run(benchmark, model.extract_feat, torch.randn(1, FRAMES, 3, size, size), arch)
+
+
+@pytest.mark.parametrize("arch_size", ARCHS)
+def test_clip_image_tower(benchmark, arch_size):
+    arch, size = arch_size
+    tower = ImageTower(arch).eval()
+    benchmark.group = f"extract_feat {arch} {FRAMES}x{size}"
+    benchmark.extra_info["model"] = TOWER
+    _run(benchmark, tower, torch.randn(1, FRAMES, 3, size, size), arch)

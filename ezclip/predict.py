@@ -1,0 +1,37 @@
+"""Rank a user's labels for a user's video with a registered model."""
+import torch
+from mmengine.dataset import Compose, pseudo_collate
+
+from ezclip.data.pipelines import eval_pipeline
+from ezclip.errors import InputError
+from ezclip.zoo import build_model
+
+
+def load_checkpoint(model, path):
+    """Weights from an mmengine checkpoint (``state_dict``) or a converted official one."""
+    from mmengine.runner import load_checkpoint as mm_load
+
+    mm_load(model, str(path), map_location="cpu", strict=True)
+
+
+def predict(video, labels, model_name, checkpoint=None, arch=None, pretrained="keep", input_size=None, crops=1):
+    """``[(label, probability), ...]`` best first."""
+    from pathlib import Path
+
+    if not Path(video).is_file():
+        raise InputError(video, "video not found")
+    labels = [label.strip() for label in labels if label.strip()]
+    if len(labels) < 2:
+        raise InputError(video, "give at least two labels to choose from")
+    model = build_model(model_name, arch=arch, pretrained=pretrained).eval()
+    if checkpoint:
+        load_checkpoint(model, checkpoint)
+    model.set_classes(labels)
+    size = input_size or model.clip.visual.image_size[0]
+    pipeline = Compose(eval_pipeline(model.num_frames, size, crops=crops))
+    sample = pipeline(dict(filename=str(video), label=-1, start_index=0, modality="RGB"))
+    with torch.no_grad():
+        data = model.data_preprocessor(pseudo_collate([sample]))
+        scores = model(**data, mode="predict")[0].pred_score
+    order = scores.argsort(descending=True).tolist()
+    return [(labels[i], float(scores[i])) for i in order]
