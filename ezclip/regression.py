@@ -52,7 +52,9 @@ def regression(benchmark, models, update=False, golden_path=GOLDEN, log=print):
         return []
     golden = json.loads(Path(golden_path).read_text())
     problems = compare(golden["results"], fresh, golden["tolerance"])
-    log(f"regression: {len(fresh)} jobs, {len(problems)} beyond tolerance {golden['tolerance']}")
+    identical = sum(1 for k, v in fresh.items() if golden["results"].get(k) == v)
+    log(f"regression: {len(fresh)} jobs, {identical} identical to the golden results, "
+        f"{len(problems)} beyond tolerance {golden['tolerance']}")
     for line in problems:
         log("  " + line)
     return problems

@@ -19,3 +19,5 @@ recipe = dict(
     epochs=150, warmup_epochs=5, batch_size=80, input_size=224, test_crops=1,
 )
 reference = dict(paper="arXiv 2312.08010", code="github.com/Shahzadnit/EZ-CLIP@2f4d622")
+# The mini benchmark trains for a few hundred steps: EZ-CLIP's few parameters need a larger step.
+mini = dict(optimizer=dict(type="AdamW", lr=1e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2))

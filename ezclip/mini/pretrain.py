@@ -1,8 +1,7 @@
 """Pretrain the tiny CLIP on generated image-caption pairs ("a photo of a red square").
 
-It learns colour and shape words, and where and how large a shape is ("on the left", "small"), from
-still images, so its frame features keep position and size; motion words it can only learn later
-from video, which is what the mini benchmark's protocols then measure. Deterministic for a seed, and
+It learns colour and shape words from still images; motion words it can only learn later from
+video, which is what the mini benchmark's protocols then measure. Deterministic for a seed, and
 cached by a key that changes with the seed, the settings or this code.
 """
 import hashlib
@@ -21,9 +20,6 @@ from ezclip.mini import world
 ARCH = "ezclip-mini"  # context 32: captions and mini class prompts are short
 SETTINGS = dict(steps=600, batch_size=128, lr=3e-3, weight_decay=0.1, input_size=32)
 CAPTION = "a photo of a {} {}"
-PLACES = {(0, 0): "at the top left", (0, 1): "at the top", (0, 2): "at the top right",
-          (1, 0): "on the left", (1, 1): "in the middle", (1, 2): "on the right",
-          (2, 0): "at the bottom left", (2, 1): "at the bottom", (2, 2): "at the bottom right"}
 
 
 def cache_key(seed, settings=SETTINGS):
@@ -51,40 +47,17 @@ def concepts():
     return list(itertools.product(world.COLORS, world.SHAPES))
 
 
-def caption(color, shape, size, cy, cx, rng):
-    """Colour and shape always; size and place each in half of the captions."""
-    words = [size_word(size)] if rng.random() < 0.5 else []
-    text = f"a photo of a {' '.join(words + [color, shape])}"
-    if rng.random() < 0.5:
-        third = world.FRAME_SIZE / 3
-        text += " " + PLACES[(min(int(cy // third), 2), min(int(cx // third), 2))]
-    return text
-
-
-def size_word(size):
-    return "small" if size < 11 else "large"
-
-
 def batch(rng, size, input_size):
-    """Images and their captions."""
     pairs = concepts()
-    images, captions = [], []
-    for i in rng.integers(0, len(pairs), size):
-        color, shape = pairs[i]
-        shape_size = rng.uniform(5, 18)
-        lo, hi = shape_size / 2 + 2, world.FRAME_SIZE - shape_size / 2 - 2
-        cy, cx = rng.uniform(lo, hi, 2)
-        images.append(world.render_image(color, shape, rng, size=shape_size, center=(cy, cx)))
-        captions.append(caption(color, shape, shape_size, cy, cx, rng))
-    return to_input(images, input_size), captions
+    picks = rng.integers(0, len(pairs), size)
+    images = [world.render_image(*pairs[i], rng) for i in picks]
+    return to_input(images, input_size), picks
 
 
 def zero_shot_accuracy(model, tokenizer, seed=12345, n=256, input_size=32):
     """Still-image zero-shot accuracy over all colour-shape captions (chance: 1/32)."""
     pairs = concepts()
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, len(pairs), n)
-    images = to_input([world.render_image(*pairs[i], rng) for i in labels], input_size)
+    images, labels = batch(np.random.default_rng(seed), n, input_size)
     with torch.no_grad():
         text = F.normalize(model.encode_text(tokenizer([CAPTION.format(*p) for p in pairs])), dim=-1)
         image = F.normalize(model.encode_image(images), dim=-1)
@@ -96,6 +69,7 @@ def pretrain(seed=0, settings=SETTINGS, log=print):
     rng = np.random.default_rng(seed)
     model, _ = build_clip(ARCH)
     tokenizer = get_tokenizer(ARCH)
+    captions = tokenizer([CAPTION.format(*p) for p in concepts()])
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
     optimizer = torch.optim.AdamW([dict(params=decay, weight_decay=settings["weight_decay"]),
@@ -104,11 +78,11 @@ def pretrain(seed=0, settings=SETTINGS, log=print):
                                                    pct_start=0.1)
     start = time.time()
     for step in range(1, settings["steps"] + 1):
-        images, captions = batch(rng, settings["batch_size"], settings["input_size"])
+        images, picks = batch(rng, settings["batch_size"], settings["input_size"])
         # unique captions in the batch, so the contrastive targets are unambiguous
-        unique, targets = np.unique(captions, return_inverse=True)
+        classes, targets = np.unique(picks, return_inverse=True)
         image = F.normalize(model.encode_image(images), dim=-1)
-        text = F.normalize(model.encode_text(tokenizer(list(unique))), dim=-1)
+        text = F.normalize(model.encode_text(captions[classes]), dim=-1)
         logits = model.logit_scale.exp() * image @ text.t()
         loss = F.cross_entropy(logits, torch.from_numpy(targets))
         optimizer.zero_grad(set_to_none=True)
