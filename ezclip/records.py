@@ -19,8 +19,12 @@ def config_hash(obj):
     return hashlib.sha256(canonical(obj).encode()).hexdigest()[:16]
 
 
-def file_sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def file_sha256(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def git_commit():

@@ -21,7 +21,6 @@ Label mapping rules of a source file (manifest key ``labels``):
   EZ-CLIP's paths are absolute paths on its authors' machines; only the file name is kept (``paths: basename``).
 """
 import csv
-import hashlib
 import io
 import json
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.errors import EzclipError, InputError, UnknownNameError
+from ezclip.records import file_sha256
 
 MANIFEST_DIR = Path(__file__).resolve().parents[1] / "splits"
 DATASETS = ("k400", "k600", "hmdb51", "ucf101", "ssv2")
@@ -66,14 +66,6 @@ CLASS_SETS = ("classes", "base", "novel", "novel_split1", "novel_split2", "novel
 def class_sets(manifest):
     """Every class set of a manifest: name -> class names in label order."""
     return {name: manifest[name] for name in CLASS_SETS if name in manifest}
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- class names embedded in video file names
@@ -135,7 +127,7 @@ def check_hash_and_count(result, spec, count, what="lines"):
         result.sha256 = "unknown"
         result.warnings.append(f"{result.file}: not verified: sha256 unknown")
     else:
-        actual = sha256_file(result.file)
+        actual = file_sha256(result.file)
         result.sha256 = "yes" if actual == spec["sha256"] else "no"
         if actual != spec["sha256"]:
             result.problem(f"sha256 mismatch: {actual[:12]}... instead of {spec['sha256'][:12]}... "
@@ -427,7 +419,7 @@ def draw_splits(dataset, train_list, classes_csv, out=None, shots=(2, 4, 8, 16),
     if clash and not force:
         raise InputError(clash[0], "already exists; pass --force to overwrite, or another --out / --dataset")
     note = dict(
-        dataset=dataset, train_list=str(Path(train_list).resolve()), train_sha256=sha256_file(train_list),
+        dataset=dataset, train_list=str(Path(train_list).resolve()), train_sha256=file_sha256(train_list),
         classes_csv=str(Path(classes_csv).resolve()), test_list=str(Path(test_list).resolve()) if test_list else None,
         rule=("base = the most frequent half of classes by train count (the larger half when odd), ties broken by "
               "name: classes sorted by (count, name) ascending, the first floor(C/2) novel, the rest base, both "

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from ezclip.clip import build_clip, read_clip_state_dict, sha256_of
+from ezclip.clip import build_clip
+from ezclip.records import file_sha256 as sha256_of
 from ezclip.errors import UnknownNameError, WeightsError
 
 

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from ezclip.models import EZCLIP, VideoCLIP
 from ezclip.models.losses import motion_loss, symmetric_kl_loss

@@ -3,7 +3,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from ezclip.benchmark import Benchmark
 from ezclip.engine import data_split, make_runner, runner_config

@@ -5,7 +5,6 @@ registered with open_clip on import, so ``open_clip.create_model('ezclip-tiny')`
 Tiny widths are multiples of 64 so that OpenAI-style code (heads = width // 64) builds the same
 towers, which the parity fixtures rely on.
 """
-import hashlib
 import os
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import open_clip
 import torch
 
 from ezclip.errors import UnknownNameError, WeightsError
+from ezclip.records import file_sha256
 
 MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
 open_clip.add_model_config(MODEL_CONFIG_DIR)
@@ -24,14 +24,6 @@ NORMALIZATION = {
 }
 
 _WEIGHT_FILE_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
-
-
-def sha256_of(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_file_spec(pretrained):
@@ -79,7 +71,7 @@ def build_clip(arch, pretrained=None, sha256=None, quick_gelu=True):
                 f"CLIP weights file {path} (for {arch}) not found. Download it on a machine with network, e.g. "
                 f"OpenAI's ViT-B-16.pt, or run `python -c \"import open_clip; open_clip.create_model('{arch}', "
                 f"pretrained='openai')\"` there, and pass the file's path.")
-        digest = sha256_of(path)
+        digest = file_sha256(path)
         if sha256 and digest != sha256.lower():
             raise WeightsError(f"CLIP weights file {path}: sha256 {digest} does not match the expected {sha256}")
         model = open_clip.create_model(arch, pretrained=None, **create)

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer, sha256_of
+from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer
+from ezclip.records import file_sha256
 from ezclip.mini import world
 
 ARCH = "ezclip-mini"  # context 32: captions and mini class prompts are short
@@ -107,4 +108,4 @@ def ensure_tiny_clip(cache_dir, seed=0, log=print):
         tmp = path.with_name(path.name + ".tmp")
         torch.save(model.state_dict(), tmp)
         tmp.replace(path)
-    return path, sha256_of(path)
+    return path, file_sha256(path)

@@ -18,7 +18,6 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmaction.registry import MODELS
 from open_clip.transformer import text_global_pool
 from timm.layers import DropPath
