@@ -84,6 +84,16 @@ class Benchmark:
         path = self.descriptions / DATASETS[dataset]["descriptions"]
         return path if path.is_file() else None
 
+    def split_version(self, dataset):
+        """Which split definitions a list comes from: the manifest's version, or the generated world's."""
+        import json
+
+        if self.is_mini:
+            info = json.loads((self.splits_root.parent / "mini.json").read_text())
+            return f"mini v{info['version']} ({self.splits_root.parent.name})"
+        manifest = Path(__file__).resolve().parents[1] / "splits" / f"{dataset}.json"
+        return f"splits/{dataset}.json v{json.loads(manifest.read_text())['version']}" if manifest.is_file() else None
+
     def hflip(self, dataset):
         return DATASETS[dataset]["hflip"] and not self.is_mini  # mini classes name directions too
 

@@ -166,7 +166,8 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
             class_file_sha256=records.file_sha256(dataset.class_file),
             videos_listed=listed if subset is None else min(listed, subset * len(classes)),
             videos_evaluated=metrics["acc/count"], skipped=dataset.skipped, num_classes=len(classes),
-            frames=model.num_frames, input_size=benchmark.input_size, crops=recipe.get("test_crops", 1))
+            frames=model.num_frames, input_size=benchmark.input_size, crops=recipe.get("test_crops", 1),
+            split_version=benchmark.split_version(ev["dataset"]))
         record["model"]["text_source"] = model.text_source
         record["metrics"] = {k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count"}
         record.update(status="ok", device=str(next(model.parameters()).device), dtype=str(next(model.parameters()).dtype),

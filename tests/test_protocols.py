@@ -165,3 +165,41 @@ def test_data_check_counts_listed_found_and_decodable(mini, tmp_path):
     row = rows["zeroshot_232"]
     assert row["listed"] == 84 and row["found"] + row["missing_count"] == 84
     assert victim.name in row["undecodable"] and row["decodable"] == row["found"] - 1
+
+
+def test_a_baseline_added_by_a_config_file_outside_the_package_runs(mini, tmp_path, monkeypatch):
+    import textwrap
+
+    from ezclip.zoo import list_models
+
+    folder = tmp_path / "my_models"
+    folder.mkdir()
+    (folder / "mybaseline.py").write_text(textwrap.dedent("""
+        custom_imports = dict(imports=["ezclip"], allow_failed_imports=False)
+        model = dict(type="VideoCLIP", clip=dict(arch="ViT-B-16", pretrained="openai"), num_frames=8,
+                     templates=["a video of {}"], trainable=[])
+    """))
+    monkeypatch.setenv("EZCLIP_MODEL_PATH", str(folder))
+    assert list_models()["mybaseline"] == folder / "mybaseline.py"
+    protocol = load_protocol("zeroshot")
+    run_protocol(protocol, ["mybaseline"], mini, tmp_path / "results", tmp_path / "work", subset=1,
+                 log=lambda *a: None)
+    records = read_records(tmp_path / "results" / "records")
+    assert len(records) == 10 and all(r["status"] == "ok" for r in records)
+    assert records[0]["model"]["config_path"] == str(folder / "mybaseline.py")
+
+
+def test_the_tiny_ezclip_config_runs_with_mmengine_alone(mini, tmp_path, monkeypatch):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from ezclip.records import REPO_ROOT
+
+    monkeypatch.setenv("EZCLIP_MINI_ROOT", str(mini.data_root.parent))
+    cfg = Config.fromfile(REPO_ROOT / "benchmarks" / "configs" / "ezclip_tiny_mini-k400.py")
+    cfg.train_cfg = dict(type="IterBasedTrainLoop", max_iters=1, val_interval=1)
+    cfg.param_scheduler, cfg.work_dir = [], str(tmp_path)
+    cfg.train_dataloader.dataset.subset = cfg.val_dataloader.dataset.subset = 1
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.val_loop.run()["acc/count"] == 24
