@@ -111,14 +111,23 @@ def cmd_profile(args):
 def cmd_convert(args):
     import torch
 
-    from ezclip.models import EZCLIP
+    from ezclip.models import EZCLIP, XCLIP, ActionCLIP
+    from ezclip.models.convert import vificlip_from_official_state_dict
 
-    converters = {"ezclip": EZCLIP.from_official_state_dict}
-    checkpoint = torch.load(args.official, map_location="cpu", weights_only=False)
-    state = checkpoint.get("model_state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
-    converted = converters[args.model](state)
+    checkpoint = torch.load(args.official, map_location="cpu", weights_only=False)  # official files pickle configs
+    from_base = []
+    if args.model == "ezclip":
+        converted = EZCLIP.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint))
+    elif args.model == "actionclip":
+        converted = ActionCLIP.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint),
+                                                        checkpoint.get("fusion_model_state_dict"))
+    elif args.model == "xclip":
+        converted = XCLIP.from_official_state_dict(checkpoint.get("model", checkpoint))
+    else:
+        converted, from_base = vificlip_from_official_state_dict(checkpoint)
     tmp = f"{args.output}.tmp"
-    torch.save(dict(state_dict=converted, meta=dict(converted_from=os.path.abspath(args.official))), tmp)
+    meta = dict(converted_from=os.path.abspath(args.official), model=args.model, from_base_clip=list(from_base))
+    torch.save(dict(state_dict=converted, meta=meta), tmp)
     os.replace(tmp, args.output)  # never leave a half-written checkpoint
     print(f"wrote {args.output}: {len(converted)} tensors; load it with load_from= or --checkpoint")
 
@@ -251,8 +260,8 @@ def build_parser():
     profile.set_defaults(func=cmd_profile)
 
     convert = sub.add_parser("convert", help="convert an official checkpoint to this harness's model")
-    convert.add_argument("model", choices=["ezclip"])
-    convert.add_argument("official", help="official checkpoint file (e.g. EZ-CLIP's .pt with model_state_dict)")
+    convert.add_argument("model", choices=["ezclip", "actionclip", "xclip", "vificlip"])
+    convert.add_argument("official", help="official checkpoint file (EZ-CLIP/ActionCLIP .pt, X-CLIP/ViFi-CLIP .pth)")
     convert.add_argument("output", help="where to write the converted checkpoint")
     convert.set_defaults(func=cmd_convert)
 

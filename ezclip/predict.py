@@ -8,10 +8,16 @@ from ezclip.zoo import build_model
 
 
 def load_checkpoint(model, path):
-    """Weights from an mmengine checkpoint (``state_dict``) or a converted official one."""
-    from mmengine.runner import load_checkpoint as mm_load
-
-    mm_load(model, str(path), map_location="cpu", strict=True)
+    """Weights from an mmengine checkpoint or a converted official one (``ezclip-bench convert``).
+    Keys a converted checkpoint leaves to the base CLIP (ViFi-CLIP's never-trained token table) stay
+    as the model's config loaded them; any other missing or unexpected key is an error."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    state = checkpoint.get("state_dict", checkpoint)
+    from_base = set(checkpoint.get("meta", {}).get("from_base_clip", []))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - from_base:
+        raise InputError(path, f"does not fit this model: missing {sorted(set(missing) - from_base)[:5]}, "
+                               f"unexpected {unexpected[:5]}")
 
 
 def predict(video, labels, model_name, checkpoint=None, arch=None, pretrained="keep", input_size=None, crops=1):

@@ -297,12 +297,39 @@ def build_tables(records):
     return out
 
 
+def efficiency_table(doc, name):
+    """Parameters, FLOPs and throughput from an ``ezclip-bench profile --json`` file."""
+    rows = []
+
+    def num(row, key, scale=1.0):
+        return f"{row[key] * scale:.4g}" if key in row else "–"
+
+    for row in doc["rows"]:
+        reported = (f"{row['reported_gflops']:g} ({row.get('reported_frames', '?')}f) "
+                    f"[{row.get('reported_source')}, {row.get('reported_confidence')}]") if "reported_gflops" in row else "–"
+        rows.append([row["model"], row["arch"], row["frames"], f"{row['params_total']:,}", f"{row['params_trainable']:,}",
+                     num(row, "vision_gmac"), num(row, "vision_gflops"), num(row, "text_per_prompt_gmac"),
+                     num(row, "latency_ms"), num(row, "throughput_ratio_vs_tower"), reported,
+                     row.get("reference_note", "")])
+    machine = doc["meta"].get("machine", {})
+    notes = ["GMAC: multiply-accumulates of one view's image path (fvcore with attention handles); GFLOPs = 2 x GMAC. "
+             "The papers' 'GFLOPs' are GMAC in this sense.",
+             f"Timing: {machine.get('device', '?')} ({machine.get('device_name', '')}, {machine.get('threads', '?')} "
+             f"threads, 1-min load {machine.get('load_average_1min', float('nan')):.1f}); speed vs tower: relative to "
+             "the plain CLIP image tower timed in alternation in the same run."]
+    headers = ["model", "arch", "frames", "params total", "params trainable", "vision GMAC/view", "vision GFLOPs/view",
+               "text GMAC/prompt", "ms/video", "speed vs tower", "reported GFLOPs [source]", "note"]
+    return Table(f"Efficiency ({name})", headers, rows, notes)
+
+
 def write_tables(results_dir, out_dir=None):
     """Regenerate every table under ``<results>/tables/<benchmark>/`` from ``<results>/records``.
     Tables of a benchmark whose records are gone are removed, so no stale number survives."""
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir else results_dir / "tables"
     built = build_tables(read_records(results_dir / "records"))
+    for path in sorted((results_dir / "efficiency").glob("*.json")):
+        built.setdefault("efficiency", {})[path.stem] = efficiency_table(json.loads(path.read_text()), path.stem)
     written = []
     for old in sorted(out_dir.glob("*/*")) if out_dir.exists() else []:
         old.unlink()
