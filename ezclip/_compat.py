@@ -119,6 +119,29 @@ def _cpu_pytorch_launcher():
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
 
+def _atomic_local_checkpoints():
+    """mmengine writes checkpoints straight to their final name, so a kill mid-write leaves a
+    truncated file that resume would trust. Local checkpoints go through a temporary file and a
+    rename instead; other storage backends are left as they are."""
+    from mmengine.runner import checkpoint as ckpt
+    from mmengine.runner import runner as runner_module
+
+    original = ckpt.save_checkpoint
+    if getattr(original, "_ezclip_atomic", False):
+        return
+
+    def save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
+        filename = str(filename)
+        if "://" in filename or file_client_args or backend_args:
+            return original(checkpoint, filename, file_client_args=file_client_args, backend_args=backend_args)
+        tmp = f"{filename}.{os.getpid()}.tmp"
+        torch.save(checkpoint, tmp)
+        os.replace(tmp, filename)
+
+    save_checkpoint._ezclip_atomic = True
+    ckpt.save_checkpoint = runner_module.save_checkpoint = save_checkpoint
+
+
 def apply():
     _declare_torchvision_ops()
     _numpy2_aliases()
@@ -126,3 +149,4 @@ def apply():
     _colorjitter_hue_numpy2()
     _load_own_checkpoints()
     _cpu_pytorch_launcher()
+    _atomic_local_checkpoints()

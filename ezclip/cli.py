@@ -145,7 +145,7 @@ def cmd_run(args):
                           f"{', variant ' + args.variant if args.variant else ''}): {', '.join(models)}"))
     run_protocol(protocol, models, benchmark, args.results, args.work_dir, subset=args.subset,
                  on_error=args.on_error, recipe_kind=args.recipe, seed=args.seed,
-                 stages=args.stage.split(",") if args.stage else None)
+                 stages=args.stage.split(",") if args.stage else None, force=args.force)
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
 
@@ -279,6 +279,7 @@ def build_parser():
                      help="each model's own recipe, or the harness's common one (8 frames, 1 view, CLIP norm)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--stage", help="comma-separated stage names of the protocol (default: all); see `plan`")
+    run.add_argument("--force", action="store_true", help="re-run stages whose records already exist")
     run.set_defaults(func=cmd_run)
 
     plan = sub.add_parser("plan", help="list a protocol's jobs; emit a Slurm array script of the pending ones")

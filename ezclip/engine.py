@@ -29,7 +29,7 @@ def loader(dataset, pipeline, batch_size, train, num_workers=0):
 def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1, flip=True,
                   batch_size=8, eval_batch_size=None, num_workers=0, max_epochs=1, max_iters=None,
                   optimizer=DEFAULT_OPTIMIZER, paramwise_cfg=None, warmup_epochs=0, seed=0, log_interval=10,
-                  log_level="WARNING", reversal_pairs=(), checkpoint=False):
+                  log_level="WARNING", reversal_pairs=(), checkpoint=False, resume=False):
     """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None."""
     if isinstance(model, dict):  # a built model is used as it is: evaluations follow its training
         model = copy.deepcopy(model)
@@ -46,10 +46,11 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
             timer=dict(type="IterTimerHook"),
             logger=dict(type="LoggerHook", interval=log_interval),
             param_scheduler=dict(type="ParamSchedulerHook"),
-            checkpoint=dict(type="CheckpointHook", interval=1, save_last=True) if checkpoint else None,
+            checkpoint=dict(type="CheckpointHook", interval=1, save_last=True, max_keep_ckpts=1) if checkpoint else None,
             sampler_seed=dict(type="DistSamplerSeedHook"),
         ),
-        custom_hooks=[dict(type="ClassTextHook")],
+        custom_hooks=[dict(type="ClassTextHook"), dict(type="EpochSeedHook", seed=seed)],
+        resume=resume,  # continue from the work dir's last checkpoint, if there is one
         log_processor=dict(type="LogProcessor", window_size=10, by_epoch=max_iters is None),
         log_level=log_level,
         launcher="none",

@@ -76,13 +76,25 @@ def select_stages(protocol, names=None):
     return [known[n] for n in names]
 
 
+def stage_done(results_dir, benchmark, protocol, model_name, stage, subset):
+    paths = [record_path(Path(results_dir), benchmark, protocol, model_name, stage["name"], ev, subset)
+             for ev in stage["evaluate"]]
+    return all(p.is_file() and records.read_json(p).get("status") == "ok" for p in paths)
+
+
 def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset=None, on_error="raise",
-                 recipe_kind="native", seed=0, stages=None, log=print):
-    """Run the stages (default: all) of ``protocol`` for each model; returns the records written."""
+                 recipe_kind="native", seed=0, stages=None, force=False, log=print):
+    """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
+
+    A stage whose records all exist (status ok) is skipped unless ``force``, so an interrupted sweep
+    resumes where it stopped; an interrupted training resumes from its last epoch checkpoint."""
     written = []
     for name in model_names:
         setup = model_setup(name, benchmark, recipe_kind)
         for stage in select_stages(protocol, stages):
+            if not force and stage_done(results_dir, benchmark, protocol, name, stage, subset):
+                log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: done (its records exist)")
+                continue
             written += run_stage(protocol, stage, setup, benchmark, Path(results_dir), Path(work_dir),
                                  subset=subset, on_error=on_error, seed=seed, log=log)
     return written
@@ -97,7 +109,9 @@ def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, su
 def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=None, on_error="raise", seed=0,
               log=print):
     recipe, name = setup["recipe"], setup["name"]
-    stage_dir = work_dir / benchmark.name / protocol_id(protocol) / name / stage["name"]
+    # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
+    key = records.config_hash(dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed))
+    stage_dir = work_dir / benchmark.name / protocol_id(protocol) / name / stage["name"] / key
     set_random_seed(seed)
     from mmaction.registry import MODELS
 
@@ -129,7 +143,7 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
                                 max_epochs=epochs, optimizer=recipe.get("optimizer", DEFAULT_OPTIMIZER),
                                 paramwise_cfg=recipe.get("paramwise_cfg"),
                                 warmup_epochs=recipe.get("warmup_epochs", 0),
-                                flip=benchmark.hflip(t["dataset"]), **common)
+                                flip=benchmark.hflip(t["dataset"]), checkpoint=True, resume=True, **common)
             runner = make_runner(cfg)
             runner.train()
             dataset = runner.train_dataloader.dataset
@@ -202,10 +216,8 @@ def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
     for name in model_names:
         load_model_config(name)  # unknown names fail here, with suggestions
         for stage in protocol.stages:
-            paths = [record_path(Path(results_dir), benchmark, protocol, name, stage["name"], ev, subset)
-                     for ev in stage["evaluate"]]
-            done = all(p.is_file() and records.read_json(p).get("status") == "ok" for p in paths)
-            jobs.append(dict(model=name, stage=stage["name"], done=done))
+            jobs.append(dict(model=name, stage=stage["name"],
+                             done=stage_done(results_dir, benchmark, protocol, name, stage, subset)))
     return jobs
 
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -31,3 +33,17 @@ def video_dataset(tmp_path):
     (tmp_path / "classes.csv").write_text("id,name\n0,red square\n1,blue square\n")
     return dict(root=str(root), ann_file=str(tmp_path / "list.txt"), class_file=str(tmp_path / "classes.csv"),
                 tmp=tmp_path)
+
+
+@pytest.fixture(scope="session")
+def mini(tmp_path_factory):
+    """The mini benchmark's data (generated once per session), with an untrained tiny CLIP: the
+    protocols' code paths, not their numbers, are under test here."""
+    from ezclip.benchmark import Benchmark
+    from ezclip.mini.generate import NUM_FRAMES, ensure_mini
+
+    root = ensure_mini(tmp_path_factory.mktemp("cache"), log=lambda *a: None)
+    info = json.loads((root / "mini.json").read_text())
+    return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
+                     clip=dict(arch="ezclip-mini", pretrained=None), num_frames=NUM_FRAMES, input_size=32,
+                     reversal_pairs={"ssv2": info["datasets"]["ssv2"]["reversal_pairs"]})

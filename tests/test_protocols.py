@@ -11,19 +11,6 @@ from ezclip.records import read_records
 from ezclip.tables import build_tables, harmonic_mean, mean_std, write_tables
 
 
-@pytest.fixture(scope="session")
-def mini(tmp_path_factory):
-    """The mini benchmark's data (generated once per session), with an untrained tiny CLIP: the
-    protocols' code paths, not their numbers, are under test here."""
-    from ezclip.mini.generate import NUM_FRAMES, ensure_mini
-
-    root = ensure_mini(tmp_path_factory.mktemp("cache"), log=lambda *a: None)
-    info = json.loads((root / "mini.json").read_text())
-    return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
-                     clip=dict(arch="ezclip-mini", pretrained=None), num_frames=NUM_FRAMES, input_size=32,
-                     reversal_pairs={"ssv2": info["datasets"]["ssv2"]["reversal_pairs"]})
-
-
 def test_mini_world_roles(mini):
     info = json.loads((mini.data_root.parent / "mini.json").read_text())["datasets"]
     assert len(info["k600"]["class_sets"]["novel_split1"]) == 8
@@ -152,7 +139,6 @@ def test_plan_emits_a_valid_slurm_array_with_one_task_per_pending_job(mini, tmp_
 def test_data_check_counts_listed_found_and_decodable(mini, tmp_path):
     import shutil
 
-    from ezclip.benchmark import Benchmark
     from ezclip.datacheck import check_data
 
     copy = tmp_path / "videos"

@@ -2,6 +2,7 @@
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import set_random_seed
 
 from ezclip.data.lists import read_descriptions
 
@@ -30,3 +31,18 @@ class ClassTextHook(Hook):
 
     def before_test_epoch(self, runner):
         self._apply(runner, runner.test_dataloader)
+
+
+@HOOKS.register_module()
+class EpochSeedHook(Hook):
+    """Re-seed every random generator at the start of each training epoch from (seed, epoch), so a run
+    resumed from an epoch checkpoint draws the same augmentations and templates as an uninterrupted one
+    (mmengine restores weights, optimizer and schedule, but not the generators' states)."""
+
+    priority = "VERY_HIGH"
+
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def before_train_epoch(self, runner):
+        set_random_seed(self.seed * 100_003 + runner.epoch)
