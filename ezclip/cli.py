@@ -145,7 +145,7 @@ def cmd_run(args):
                           f"{', variant ' + args.variant if args.variant else ''}): {', '.join(models)}"))
     run_protocol(protocol, models, benchmark, args.results, args.work_dir, subset=args.subset,
                  on_error=args.on_error, recipe_kind=args.recipe, seed=args.seed,
-                 stages=args.stage.split(",") if args.stage else None, force=args.force)
+                 stages=args.stage.split(",") if args.stage else None, force=args.force, precision=args.precision)
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
 
@@ -280,6 +280,8 @@ def build_parser():
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--stage", help="comma-separated stage names of the protocol (default: all); see `plan`")
     run.add_argument("--force", action="store_true", help="re-run stages whose records already exist")
+    run.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
+                     help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); recorded")
     run.set_defaults(func=cmd_run)
 
     plan = sub.add_parser("plan", help="list a protocol's jobs; emit a Slurm array script of the pending ones")

@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 
 from ezclip.data.pipelines import eval_pipeline, train_pipeline
 
+PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULT_OPTIMIZER = dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2)
 
 
@@ -29,8 +30,13 @@ def loader(dataset, pipeline, batch_size, train, num_workers=0):
 def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1, flip=True,
                   batch_size=8, eval_batch_size=None, num_workers=0, max_epochs=1, max_iters=None,
                   optimizer=DEFAULT_OPTIMIZER, paramwise_cfg=None, warmup_epochs=0, seed=0, log_interval=10,
-                  log_level="WARNING", reversal_pairs=(), checkpoint=False, resume=False):
-    """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None."""
+                  log_level="WARNING", reversal_pairs=(), checkpoint=False, resume=False, precision="fp32"):
+    """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None.
+
+    ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
+    only), evaluation through the loops' autocast (fp16 on a GPU, bf16 on a CPU; see ``eval_dtype``)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if isinstance(model, dict):  # a built model is used as it is: evaluations follow its training
         model = copy.deepcopy(model)
     frames = model["num_frames"] if isinstance(model, dict) else model.num_frames
@@ -65,14 +71,26 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
             cfg["train_cfg"] = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs,
                                     val_interval=max_epochs if val is not None else max_epochs + 1)
         cfg["optim_wrapper"] = dict(optimizer=dict(optimizer), **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}))
+        if precision != "fp32":
+            if not torch.cuda.is_available():
+                raise ValueError(f"{precision} mixed-precision training needs a GPU (mmengine's AmpOptimWrapper); "
+                                 "train in fp32 on a CPU")
+            cfg["optim_wrapper"].update(type="AmpOptimWrapper", dtype={"fp16": "float16", "bf16": "bfloat16"}[precision])
         cfg["param_scheduler"] = _schedule(max_epochs, warmup_epochs) if max_iters is None else []
     for name, split in (("val", val), ("test", test)):
         if split is not None:
             cfg[f"{name}_dataloader"] = loader(split, eval_pipeline(frames, input_size, crops=test_crops),
                                                eval_batch_size, False, num_workers)
             cfg[f"{name}_evaluator"] = dict(type="VideoAccMetric", reversal_pairs=[list(p) for p in reversal_pairs])
-            cfg[f"{name}_cfg"] = dict(type=f"{name.capitalize()}Loop")
+            cfg[f"{name}_cfg"] = dict(type=f"{name.capitalize()}Loop", fp16=precision != "fp32")
     return cfg
+
+
+def eval_dtype(precision):
+    """The dtype evaluation actually computes in: mmengine's loop autocast is fp16 on GPUs, bf16 on CPUs."""
+    if precision == "fp32":
+        return "float32"
+    return "float16" if torch.cuda.is_available() else "bfloat16"
 
 
 def world_size():

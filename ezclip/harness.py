@@ -13,7 +13,7 @@ from mmengine.runner import set_random_seed
 
 from ezclip import records
 from ezclip.data.lists import read_class_csv, read_video_list
-from ezclip.engine import DEFAULT_OPTIMIZER, data_split, make_runner, runner_config
+from ezclip.engine import DEFAULT_OPTIMIZER, data_split, eval_dtype, make_runner, runner_config, world_size
 from ezclip.errors import UnknownNameError
 from ezclip.zoo import load_model_config
 
@@ -83,7 +83,7 @@ def stage_done(results_dir, benchmark, protocol, model_name, stage, subset):
 
 
 def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset=None, on_error="raise",
-                 recipe_kind="native", seed=0, stages=None, force=False, log=print):
+                 recipe_kind="native", seed=0, stages=None, force=False, precision="fp32", log=print):
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
 
     A stage whose records all exist (status ok) is skipped unless ``force``, so an interrupted sweep
@@ -96,7 +96,7 @@ def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset
                 log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: done (its records exist)")
                 continue
             written += run_stage(protocol, stage, setup, benchmark, Path(results_dir), Path(work_dir),
-                                 subset=subset, on_error=on_error, seed=seed, log=log)
+                                 subset=subset, on_error=on_error, seed=seed, precision=precision, log=log)
     return written
 
 
@@ -107,17 +107,18 @@ def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, su
 
 
 def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=None, on_error="raise", seed=0,
-              log=print):
+              precision="fp32", log=print):
     recipe, name = setup["recipe"], setup["name"]
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
-    key = records.config_hash(dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed))
+    key = records.config_hash(dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed,
+                                   precision=precision))
     stage_dir = work_dir / benchmark.name / protocol_id(protocol) / name / stage["name"] / key
     set_random_seed(seed)
     from mmaction.registry import MODELS
 
     model = MODELS.build(copy.deepcopy(setup["model"]))
     common = dict(input_size=benchmark.input_size, batch_size=recipe.get("batch_size", 8),
-                  eval_batch_size=recipe.get("eval_batch_size"), seed=seed,
+                  eval_batch_size=recipe.get("eval_batch_size"), seed=seed, precision=precision,
                   log_level="WARNING" if benchmark.is_mini else "INFO")
     base = dict(schema=RECORD_SCHEMA, benchmark=benchmark.name, subset=subset,
                 protocol=dict(name=protocol.name, variant=protocol.variant, version=protocol.version,
@@ -149,7 +150,9 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
             dataset = runner.train_dataloader.dataset
             train_info = dict(dataset=t["dataset"], list=t["list"], classes=t["classes"],
                               list_sha256=records.file_sha256(dataset.ann_file), videos=len(dataset),
-                              skipped=dataset.skipped, epochs=epochs, batch_size=common["batch_size"],
+                              skipped=dataset.skipped, epochs=epochs, precision=precision,
+                              batch_size_per_process=common["batch_size"],
+                              batch_size_global=common["batch_size"] * world_size(), processes=world_size(),
                               optimizer=cfg["optim_wrapper"]["optimizer"], wall_s=round(time.time() - start, 1))
             log(f"[{name}]   trained in {train_info['wall_s']:.0f} s ({len(dataset)} videos)")
 
@@ -184,7 +187,8 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
             split_version=benchmark.split_version(ev["dataset"]))
         record["model"]["text_source"] = model.text_source
         record["metrics"] = {k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count"}
-        record.update(status="ok", device=str(next(model.parameters()).device), dtype=str(next(model.parameters()).dtype),
+        record.update(status="ok", device=str(next(model.parameters()).device), precision=precision,
+                      dtype=eval_dtype(precision), weights_dtype=str(next(model.parameters()).dtype),
                       wall_s=round(time.time() - start, 1), env=records.environment())
         written.append(records.write_json(path, record))
         extra = f", pair acc {metrics['acc/pair_acc']:.3f}" if "acc/pair_acc" in metrics else ""

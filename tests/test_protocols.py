@@ -189,3 +189,14 @@ def test_the_tiny_ezclip_config_runs_with_mmengine_alone(mini, tmp_path, monkeyp
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.val_loop.run()["acc/count"] == 24
+
+
+def test_mixed_precision_evaluation_is_recorded(mini, tmp_path):
+    protocol = load_protocol("zeroshot")
+    protocol.stages[0]["evaluate"] = protocol.stages[0]["evaluate"][:1]
+    run_protocol(protocol, ["clip"], mini, tmp_path / "results", tmp_path / "work", subset=1, precision="bf16",
+                 log=lambda *a: None)
+    (record,) = read_records(tmp_path / "results" / "records")
+    assert record["precision"] == "bf16" and record["dtype"] == "bfloat16" and record["eval"]["videos_evaluated"] == 12
+    with pytest.raises(ValueError, match="mixed-precision training needs a GPU"):
+        runner_config(dict(num_frames=4), tmp_path, train=dict(), precision="fp16")

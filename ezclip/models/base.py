@@ -203,7 +203,7 @@ class VideoCLIP(BaseModel):
         frames, views = self.split_views(inputs)
         scores = self.scores(frames, views)
         for sample, score in zip(data_samples, scores):
-            sample.set_pred_score(score)
+            sample.set_pred_score(score.float())  # autocast may compute in fp16/bf16; metrics read fp32
         return data_samples
 
     def loss(self, inputs, data_samples):
