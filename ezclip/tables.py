@@ -247,10 +247,10 @@ def order_table(cells, benchmark):
     for (protocol, model, group), rs in cells.cells.items():
         values = [pct(r["metrics"]["pair_acc"]) for r in rs if r["metrics"].get("pair_count")]
         if values:
-            key = f"{protocol}: {group}"
+            key = (protocol, group)
             found[model][key] = mean_std(values)
             groups.add(key)
-    groups = sorted(groups)
+    groups = sorted(groups, key=lambda k: (k[0], group_order(k[1])))
     for model in sorted(found):
         rows.append([model] + [fmt(*found[model][g]) if g in found[model] else "–" for g in groups])
     if not rows:
@@ -258,7 +258,8 @@ def order_table(cells, benchmark):
     notes = ["Reversal-pair accuracy (%): among test videos of classes that are exact time reversals of each "
              "other, how often the true class scores above its reversed partner. Chance (and any order-blind "
              "model) is 50."]
-    return Table(benchmark_title(benchmark, "Time-order diagnostic"), ["model"] + groups, rows, notes)
+    return Table(benchmark_title(benchmark, "Time-order diagnostic"), ["model"] + [f"{p}: {g}" for p, g in groups],
+                 rows, notes)
 
 
 def build_tables(records):
