@@ -101,10 +101,7 @@ class VideoCLIP(BaseModel):
     # -- class set and text features ------------------------------------------------------------
     def set_classes(self, classes, descriptions=None):
         """The class set that ``predict`` scores and the loss trains on."""
-        use = descriptions if self.use_descriptions else None
-        prompts = class_prompts(classes, self.templates, use)
-        if prompts != self.prompts:
-            self.prompts = prompts
+        self.prompts = class_prompts(classes, self.templates, descriptions if self.use_descriptions else None)
 
     @property
     def text_source(self):
