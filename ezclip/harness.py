@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 from mmengine.runner import set_random_seed
 
 from ezclip import records
-from ezclip.data.lists import read_class_csv, read_video_list
+from ezclip.data.lists import read_class_csv
 from ezclip.engine import DEFAULT_OPTIMIZER, data_split, eval_dtype, make_runner, runner_config, world_size
 from ezclip.errors import UnknownNameError
 from ezclip.zoo import load_model_config
@@ -163,7 +164,8 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
         missing = missing_files(benchmark, ev)
         if skip_reason or missing:
             reason = skip_reason or f"evaluation list missing: {missing} (import it with `ezclip-bench splits import`)"
-            written.append(records.write_json(path, dict(record, status="skipped", reason=reason)))
+            if is_main_process():
+                written.append(records.write_json(path, dict(record, status="skipped", reason=reason)))
             log(f"[{name}]   {ev['dataset']}/{ev['list']}: skipped ({reason})")
             continue
         start = time.time()
@@ -175,13 +177,12 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
         runner = make_runner(cfg)
         metrics = runner.test()
         dataset = runner.test_dataloader.dataset
-        listed = len(read_video_list(dataset.ann_file, len(classes)))
         if metrics["acc/count"] != len(dataset):
             raise RuntimeError(f"evaluated {metrics['acc/count']} videos of {len(dataset)} in {dataset.ann_file}")
         record["eval"].update(
             list_sha256=records.file_sha256(dataset.ann_file),
             class_file_sha256=records.file_sha256(dataset.class_file),
-            videos_listed=listed if subset is None else min(listed, subset * len(classes)),
+            videos_listed=len(dataset) + len(dataset.skipped),  # after --subset, before skipping
             videos_evaluated=metrics["acc/count"], skipped=dataset.skipped, num_classes=len(classes),
             frames=model.num_frames, input_size=benchmark.input_size, crops=recipe.get("test_crops", 1),
             split_version=benchmark.split_version(ev["dataset"]))
@@ -190,7 +191,8 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
         record.update(status="ok", device=str(next(model.parameters()).device), precision=precision,
                       dtype=eval_dtype(precision), weights_dtype=str(next(model.parameters()).dtype),
                       wall_s=round(time.time() - start, 1), env=records.environment())
-        written.append(records.write_json(path, record))
+        if is_main_process():  # every process holds the gathered metrics; one writes the record
+            written.append(records.write_json(path, record))
         extra = f", pair acc {metrics['acc/pair_acc']:.3f}" if "acc/pair_acc" in metrics else ""
         log(f"[{name}]   {ev['dataset']}/{ev['list']}: top-1 {metrics['acc/top1']:.3f}{extra} "
             f"({metrics['acc/count']} videos, {record['wall_s']:.0f} s)")
