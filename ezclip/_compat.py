@@ -119,27 +119,30 @@ def _cpu_pytorch_launcher():
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
 
-def _atomic_local_checkpoints():
-    """mmengine writes checkpoints straight to their final name, so a kill mid-write leaves a
-    truncated file that resume would trust. Local checkpoints go through a temporary file and a
-    rename instead; other storage backends are left as they are."""
-    from mmengine.runner import checkpoint as ckpt
-    from mmengine.runner import runner as runner_module
+def _atomic_local_writes():
+    """mmengine writes checkpoints and the ``last_checkpoint`` pointer straight to their final names, so
+    a kill mid-write leaves a truncated checkpoint or an empty pointer that resume then trusts. Local
+    writes go through a temporary file and a rename instead (one mechanism for every mmengine write)."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
 
-    original = ckpt.save_checkpoint
-    if getattr(original, "_ezclip_atomic", False):
+    if getattr(LocalBackend.put, "_ezclip_atomic", False):
         return
 
-    def save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
-        filename = str(filename)
-        if "://" in filename or file_client_args or backend_args:
-            return original(checkpoint, filename, file_client_args=file_client_args, backend_args=backend_args)
-        tmp = f"{filename}.{os.getpid()}.tmp"
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, filename)
+    def replace_atomically(filepath, data, mode, **kwargs):
+        os.makedirs(os.path.dirname(os.path.abspath(filepath)), exist_ok=True)
+        tmp = f"{filepath}.{os.getpid()}.tmp"
+        with open(tmp, mode, **kwargs) as f:
+            f.write(data)
+        os.replace(tmp, filepath)
 
-    save_checkpoint._ezclip_atomic = True
-    ckpt.save_checkpoint = runner_module.save_checkpoint = save_checkpoint
+    def put(self, obj, filepath):
+        replace_atomically(filepath, obj, "wb")
+
+    def put_text(self, obj, filepath, encoding="utf-8"):
+        replace_atomically(filepath, obj, "w", encoding=encoding)
+
+    put._ezclip_atomic = True
+    LocalBackend.put, LocalBackend.put_text = put, put_text
 
 
 def apply():
@@ -149,4 +152,4 @@ def apply():
     _colorjitter_hue_numpy2()
     _load_own_checkpoints()
     _cpu_pytorch_launcher()
-    _atomic_local_checkpoints()
+    _atomic_local_writes()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 WORKER = textwrap.dedent("""
     import json, sys
@@ -58,7 +59,8 @@ def test_killed_training_resumes_to_the_same_metrics(mini, tmp_path):
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert not list((tmp_path / "killed" / "results").rglob("*.json"))  # nothing reported yet
-    assert not list((tmp_path / "killed" / "work").rglob("*.tmp"))  # or a leftover from an atomic write
+    for pointer in (tmp_path / "killed" / "work").rglob("last_checkpoint"):  # written atomically: whole or absent
+        assert Path(pointer.read_text().strip()).is_file()
 
     resumed = start("killed")
     out = resumed.communicate(timeout=600)[0]
