@@ -17,13 +17,8 @@ def cmd_ls(args):
         print(tabulate(rows, headers=["model", "class", "arch", "frames", "config"]))
 
 
-def count_parameters(model):
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return total, trainable
-
-
 def cmd_profile(args):
+    from ezclip import profiling
     from ezclip.zoo import build_model, list_models
 
     names = args.models.split(",") if args.models else list(list_models())
@@ -31,14 +26,12 @@ def cmd_profile(args):
         rows = []
         for name in names:
             model = build_model(name, arch=args.arch, frames=args.frames, pretrained=None)
-            total, trainable = count_parameters(model)
+            total, trainable = profiling.count_parameters(model)
             rows.append([name, model.arch, model.num_frames, f"{total:,}", f"{trainable:,}"])
             del model
         print(tabulate(rows, headers=["model", "arch", "frames", "params total", "params trainable"],
                        colalign=("left", "left", "right", "right", "right")))
         return
-
-    from ezclip import profiling
 
     rows = profiling.profile(names, arch=args.arch, frames=args.frames, input_size=args.input_size,
                              classes=args.classes, throughput=not args.no_throughput, batch=args.batch,

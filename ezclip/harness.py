@@ -16,6 +16,7 @@ from ezclip import records
 from ezclip.data.lists import read_class_csv
 from ezclip.engine import DEFAULT_OPTIMIZER, data_split, eval_dtype, make_runner, runner_config, world_size
 from ezclip.errors import UnknownNameError
+from ezclip.profiling import count_parameters
 from ezclip.zoo import load_model_config
 
 PROTOCOL_DIR = records.REPO_ROOT / "benchmarks" / "protocols"
@@ -205,13 +206,12 @@ def missing_files(benchmark, spec):
 
 
 def model_info(setup, model):
-    params = list(model.parameters())
+    total, trainable = count_parameters(model)
     return dict(name=setup["name"], config_path=setup["path"], config=setup["model"],
                 config_hash=records.config_hash(setup["model"]), recipe=setup["recipe"],
                 recipe_hash=records.config_hash(setup["recipe"]), type=type(model).__name__, arch=model.arch,
                 frames=model.num_frames, weights=model.weights,
-                params_total=sum(p.numel() for p in params),
-                params_trainable=sum(p.numel() for p in params if p.requires_grad),
+                params_total=total, params_trainable=trainable,
                 normalization=getattr(model.data_preprocessor, "normalization", None))
 
 

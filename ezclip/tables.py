@@ -68,6 +68,10 @@ class Cells:
                  for r in v]
         return statistics.fmean(100.0 / n for n in sizes) if sizes else None
 
+    def first_records(self, protocol, model, groups):
+        """The records of ``model`` in the first of ``groups`` it has any in (for its row label)."""
+        return next((rs for g in groups for rs in [self.values(protocol, model, g)[1]] if rs), None)
+
     def models(self, protocol):
         return sorted({m for (p, m, _) in self.cells if p == protocol})
 
@@ -186,10 +190,10 @@ def accuracy_table(cells, benchmark, protocol, title, groups, reference, metric=
     odd_by_group = {g: cells.column_settings(protocol, g)[0] for g in groups}
     rows = []
     for model in cells.models(protocol):
-        any_rs = next((cells.values(protocol, model, g)[1] for g in groups if cells.values(protocol, model, g)[1]), None)
-        if any_rs is None:
+        rs = cells.first_records(protocol, model, groups)
+        if rs is None:
             continue
-        row = [model_label(any_rs)]
+        row = [model_label(rs)]
         for g in groups:
             text, ours = cell_text(cells, protocol, model, g, odd_by_group[g], metric)
             row.append(text)
@@ -222,10 +226,10 @@ def base2novel_table(cells, benchmark, protocol, reference, with_reported):
     groups = [f"{d}/{part}" for d in datasets for part in ("base", "novel")]
     odd = {g: cells.column_settings(protocol, g)[0] for g in groups}
     for model in cells.models(protocol):
-        rs_any = next((cells.values(protocol, model, g)[1] for g in groups if cells.values(protocol, model, g)[1]), None)
-        if rs_any is None:
+        rs = cells.first_records(protocol, model, groups)
+        if rs is None:
             continue
-        row = [model_label(rs_any)]
+        row = [model_label(rs)]
         for d in datasets:
             b_text, b = cell_text(cells, protocol, model, f"{d}/base", odd[f"{d}/base"])
             n_text, n = cell_text(cells, protocol, model, f"{d}/novel", odd[f"{d}/novel"])
