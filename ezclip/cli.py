@@ -2,6 +2,7 @@
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from tabulate import tabulate
 
@@ -11,10 +12,12 @@ def cmd_ls(args):
 
     if args.what == "models":
         rows = []
-        for name, path in list_models().items():
-            model = load_model_config(name).model
-            rows.append([name, model.type, model.clip.arch, model.get("num_frames", ""), str(path)])
-        print(tabulate(rows, headers=["model", "class", "arch", "frames", "config"]))
+        for name, path in list_models(ablations=True).items():
+            cfg = load_model_config(name)
+            ablation = cfg.get("ablation")
+            rows.append([name, cfg.model.type, cfg.model.clip.arch, cfg.model.get("num_frames", ""),
+                         f"{ablation['of']}: {ablation['change']}" if ablation else "", str(path)])
+        print(tabulate(rows, headers=["model", "class", "arch", "frames", "ablation of", "config"]))
 
 
 def cmd_profile(args):
@@ -139,6 +142,10 @@ def cmd_run(args):
     run_protocol(protocol, models, benchmark, args.results, args.work_dir, subset=args.subset,
                  on_error=args.on_error, recipe_kind=args.recipe, seed=args.seed,
                  stages=args.stage.split(",") if args.stage else None, force=args.force, precision=args.precision)
+    if benchmark.is_mini:  # the models' cost as the mini runs them, for the accuracy-against-cost figures
+        from ezclip.profiling import profile_as_run
+
+        profile_as_run(models, benchmark, Path(args.results) / "efficiency" / "mini.json")
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
 

@@ -23,8 +23,11 @@ PROTOCOL_DIR = records.REPO_ROOT / "benchmarks" / "protocols"
 RECORD_SCHEMA = 1
 
 # The mini benchmark's common recipe; a model config's `mini = dict(...)` overrides parts of it.
+# A recipe's `model` entries override the model config and its `datasets` entries the recipe when
+# training on that dataset. The SSv2 role trains longer: its sets are small (12-96 clips) and time
+# order is learnt only after a few hundred steps; a checkpoint (to resume from) every 10 of its epochs.
 MINI_RECIPE = dict(epochs=4, batch_size=16, eval_batch_size=32, optimizer=DEFAULT_OPTIMIZER, warmup_epochs=0,
-                   test_crops=1)
+                   test_crops=1, datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)))
 
 
 def list_protocols():
@@ -59,13 +62,20 @@ def model_setup(name, benchmark, recipe_kind="native"):
         model["num_frames"] = benchmark.num_frames
     if benchmark.is_mini:
         recipe = dict(MINI_RECIPE, **cfg.get("mini", {}))
+        model.update(recipe.pop("model", {}))
     else:
         recipe = dict(cfg.get("recipe", {}))
         if recipe_kind == "common":  # same frames, views and normalisation for every model
             model["num_frames"] = 8
             model["data_preprocessor"] = dict(type="VideoTextPreprocessor", normalization="clip")
             recipe["test_crops"] = 1
-    return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe)
+    return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe, ablation=cfg.get("ablation"))
+
+
+def stage_recipe(recipe, stage):
+    """The recipe for one stage: the model's, with the overrides for the dataset it trains on."""
+    dataset = (stage.get("train") or {}).get("dataset")
+    return dict({k: v for k, v in recipe.items() if k != "datasets"}, **recipe.get("datasets", {}).get(dataset, {}))
 
 
 def select_stages(protocol, names=None):
@@ -110,7 +120,7 @@ def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, su
 
 def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=None, on_error="raise", seed=0,
               precision="fp32", log=print):
-    recipe, name = setup["recipe"], setup["name"]
+    recipe, name = stage_recipe(setup["recipe"], stage), setup["name"]
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
     key = records.config_hash(dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed,
                                    precision=precision))
@@ -145,8 +155,10 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
             cfg = runner_config(model, stage_dir, train=split(t["dataset"], t["list"], t["classes"]),
                                 max_epochs=epochs, optimizer=recipe.get("optimizer", DEFAULT_OPTIMIZER),
                                 paramwise_cfg=recipe.get("paramwise_cfg"),
+                                optim_constructor=recipe.get("optim_constructor"),
                                 warmup_epochs=recipe.get("warmup_epochs", 0),
-                                flip=benchmark.hflip(t["dataset"]), checkpoint=True, resume=True, **common)
+                                flip=benchmark.hflip(t["dataset"]), checkpoint=True,
+                                checkpoint_interval=recipe.get("checkpoint_interval", 1), resume=True, **common)
             runner = make_runner(cfg)
             runner.train()
             dataset = runner.train_dataloader.dataset
@@ -212,7 +224,8 @@ def model_info(setup, model):
                 recipe_hash=records.config_hash(setup["recipe"]), type=type(model).__name__, arch=model.arch,
                 frames=model.num_frames, weights=model.weights,
                 params_total=total, params_trainable=trainable,
-                normalization=getattr(model.data_preprocessor, "normalization", None))
+                normalization=getattr(model.data_preprocessor, "normalization", None),
+                **({"ablation": dict(setup["ablation"])} if setup.get("ablation") else {}))
 
 
 

@@ -563,3 +563,16 @@ def write_record(path, rows, args=None, device="cpu"):
     from ezclip.records import write_json
 
     return write_json(path, record(rows, args, device))
+
+
+def profile_as_run(models, benchmark, path, log=print):
+    """Profile ``models`` as ``benchmark`` runs them (its architecture, frames and input size) into the
+    efficiency record ``path``, replacing their earlier rows there; the accuracy-against-cost figures
+    next to the tables read it. One thread, so the numbers do not depend on what else the machine runs."""
+    path = Path(path)
+    kept = [r for r in (json.loads(path.read_text())["rows"] if path.is_file() else [])
+            if r["model"] not in set(models) | {TOWER}]
+    log(f"profiling {', '.join(models)} as the {benchmark.name} benchmark runs them ...")
+    rows = profile(models, arch=benchmark.clip["arch"], frames=benchmark.num_frames, input_size=benchmark.input_size,
+                   threads=1)
+    return write_record(path, rows[:1] + kept + rows[1:])

@@ -8,8 +8,9 @@ from ezclip.harness import load_protocol, run_protocol
 from ezclip.records import REPO_ROOT, environment, read_records, write_json
 
 GOLDEN = REPO_ROOT / "results" / "golden" / "mini.json"
-# What the golden run covers: every protocol's code path, on a few videos per class.
-JOBS = dict(protocol="zeroshot", subset=4)
+# What the golden run covers, on the first 4 videos of each class: the zero-shot protocol, and the
+# SSv2 role's 16-shot stage (its longer schedule and the reversal-pair accuracy).
+JOBS = (dict(protocol="zeroshot", subset=4), dict(protocol="fewshot", stages=["ssv2_k16"], subset=4))
 # On one machine a re-run is identical; across machines, floating-point order may flip a prediction or
 # two, so each accuracy may move by at most this many videos' worth (2 / videos evaluated).
 TOLERANCE_VIDEOS = 2
@@ -17,12 +18,14 @@ METRICS = ("top1", "top5", "mean1", "pair_acc")
 
 
 def job_key(record):
-    return "/".join([record["model"]["name"], record["stage"], record["eval"]["dataset"], record["eval"]["list"]])
+    return "/".join([record["protocol"]["name"], record["model"]["name"], record["stage"], record["eval"]["dataset"],
+                     record["eval"]["list"]])
 
 
 def run_golden_jobs(benchmark, models, work, log=print):
-    protocol = load_protocol(JOBS["protocol"])
-    run_protocol(protocol, models, benchmark, work / "results", work / "work", subset=JOBS["subset"], log=log)
+    for job in JOBS:
+        run_protocol(load_protocol(job["protocol"]), models, benchmark, work / "results", work / "work",
+                     subset=job["subset"], stages=job.get("stages"), log=log)
     records = read_records(work / "results" / "records")
     return {job_key(r): dict(status=r["status"], videos=r["eval"].get("videos_evaluated"),
                              **{m: r["metrics"][m] for m in METRICS if m in r.get("metrics", {})}) for r in records}

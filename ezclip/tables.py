@@ -60,6 +60,7 @@ class Cells:
         self.ok = [r for r in records if r.get("status") == "ok"]
         self.other = [r for r in records if r.get("status") != "ok"]
         self.cells = defaultdict(list)
+        self.ablations = {r["model"]["name"] for r in self.ok if r["model"].get("ablation")}  # own table
         for r in self.ok:
             self.cells[(protocol_key(r), r["model"]["name"], r["eval"]["group"])].append(r)
 
@@ -73,7 +74,7 @@ class Cells:
         return next((rs for g in groups for rs in [self.values(protocol, model, g)[1]] if rs), None)
 
     def models(self, protocol):
-        return sorted({m for (p, m, _) in self.cells if p == protocol})
+        return sorted({m for (p, m, _) in self.cells if p == protocol} - self.ablations)
 
     def values(self, protocol, model, group, metric="top1"):
         rs = sorted(self.cells.get((protocol, model, group), []), key=lambda r: (r["stage"], r["eval"]["list"]))
@@ -249,6 +250,8 @@ def order_table(cells, benchmark):
     rows, groups = [], set()
     found = defaultdict(dict)
     for (protocol, model, group), rs in cells.cells.items():
+        if model in cells.ablations:
+            continue
         values = [pct(r["metrics"]["pair_acc"]) for r in rs if r["metrics"].get("pair_count")]
         if values:
             key = (protocol, group)
@@ -266,14 +269,52 @@ def order_table(cells, benchmark):
                  rows, notes)
 
 
-def build_tables(records):
-    """{benchmark: {name: Table}} from records."""
-    reference = load_reference()
+def ablation_table(cells, benchmark, base):
+    """``base`` (the full model) and its ablations, on every protocol group where the full model and at
+    least one ablation have records: top-1, and reversal-pair accuracy where the group has pairs."""
+    changes = {r["model"]["name"]: r["model"]["ablation"]["change"] for r in cells.ok
+               if r["model"].get("ablation", {}).get("of") == base}
+    columns = []
+    for (protocol, model, group) in sorted(cells.cells, key=lambda k: (k[0], group_order(k[2]))):
+        if model != base:
+            continue
+        for metric in ("top1", "pair_acc"):
+            if cells.values(protocol, base, group, metric)[0] and any(
+                    cells.values(protocol, m, group, metric)[0] for m in changes):
+                columns.append((protocol, group, metric))
+    if not columns:
+        return None
+
+    def cell(model, column):
+        values = cells.values(column[0], model, column[1], column[2])[0]
+        if not values:
+            return "–"
+        mean, std = mean_std(values)
+        full = statistics.fmean(cells.values(column[0], base, column[1], column[2])[0])
+        return fmt(mean, std) + ("" if model == base else f" ({mean - full:+.1f})")
+
+    rows = [[f"{base} (full)"] + [cell(base, c) for c in columns]]
+    rows += [[f"{name}: {change}"] + [cell(name, c) for c in columns] for name, change in sorted(changes.items())]
+    headers = ["model"] + [f"{p}: {g}" + (" pair acc" if m == "pair_acc" else "") for p, g, m in columns]
+    notes = [f"Top-1 (%), and reversal-pair accuracy (%) where noted; mean ± sample std over splits/seeds; in "
+             f"brackets the difference from the full {base}. Each ablation changes one setting of {base}'s config "
+             "(benchmarks/models/ablations/) and keeps its recipe."]
+    return Table(benchmark_title(benchmark, f"Ablations of {base}"), headers, rows, notes)
+
+
+def records_by_benchmark(records):
+    """Tables never mix benchmarks: mini, full, and each --subset N apart."""
     by_bench = defaultdict(list)
     for r in records:
         by_bench[r["benchmark"] + (f"-subset{r['subset']}" if r.get("subset") else "")].append(r)
+    return by_bench
+
+
+def build_tables(records):
+    """{benchmark: {name: Table}} from records."""
+    reference = load_reference()
     out = {}
-    for bench, rs in sorted(by_bench.items()):
+    for bench, rs in sorted(records_by_benchmark(records).items()):
         cells = Cells(rs)
         with_reported = bench == "full"
         protocols = sorted({protocol_key(r) for r in cells.ok})
@@ -292,6 +333,10 @@ def build_tables(records):
         order = order_table(cells, bench)
         if order:
             tables["order"] = order
+        for base in sorted({r["model"]["ablation"]["of"] for r in cells.ok if r["model"].get("ablation")}):
+            ablation = ablation_table(cells, bench, base)
+            if ablation:
+                tables[f"ablation-{base}"] = ablation
         if cells.other:
             tables["status"] = Table(benchmark_title(bench, "Jobs not reported above"),
                                      ["protocol", "model", "stage", "list", "status", "reason"],
@@ -328,26 +373,36 @@ def efficiency_table(doc, name):
 
 
 def write_tables(results_dir, out_dir=None):
-    """Regenerate every table under ``<results>/tables/<benchmark>/`` from ``<results>/records``.
-    Tables of a benchmark whose records are gone are removed, so no stale number survives."""
+    """Regenerate every table (and figure, see ``plots``) under ``<results>/tables/<benchmark>/`` from
+    ``<results>/records`` and ``<results>/efficiency``. Files of a benchmark whose records are gone
+    are removed, so no stale number survives."""
+    from ezclip import plots  # matplotlib: only when writing
+
     results_dir = Path(results_dir)
     out_dir = Path(out_dir) if out_dir else results_dir / "tables"
-    built = build_tables(read_records(results_dir / "records"))
-    for path in sorted((results_dir / "efficiency").glob("*.json")):
-        built.setdefault("efficiency", {})[path.stem] = efficiency_table(json.loads(path.read_text()), path.stem)
+    records = read_records(results_dir / "records")
+    built = build_tables(records)
+    efficiency = {path.stem: json.loads(path.read_text()) for path in sorted((results_dir / "efficiency").glob("*.json"))}
+    for name, doc in efficiency.items():
+        built.setdefault("efficiency", {})[name] = efficiency_table(doc, name)
     written = []
     for old in sorted(out_dir.glob("*/*")) if out_dir.exists() else []:
         old.unlink()
+
+    def atomic(path, write):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+        write(tmp)
+        tmp.replace(path)
+        written.append(path)
+
     for bench, tables in built.items():
         for name, table in tables.items():
             for ext, text in (("md", table.markdown()), ("csv", table.csv()), ("tex", table.latex())):
-                path = out_dir / bench / f"{name}.{ext}"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text(text)
-                tmp.replace(path)
-                written.append(path)
+                atomic(out_dir / bench / f"{name}.{ext}", lambda tmp, text=text: tmp.write_text(text))
+    for bench, rs in sorted(records_by_benchmark(records).items()):
+        figures = plots.build_figures(Cells(rs), lambda title, bench=bench: benchmark_title(bench, title),
+                                      list(efficiency.values()))
+        for name, figure in figures.items():
+            atomic(out_dir / bench / f"{name}.png", lambda tmp, figure=figure: plots.save(figure, tmp))
     return written, built
-
-
-

@@ -4,7 +4,10 @@ Built-in models live in ``benchmarks/models/``; every folder on ``EZCLIP_MODEL_P
 like ``PATH``) is searched too, before the built-in one, so a user adds a baseline by writing one
 config file in a folder of their own and naming that folder, with no change to the harness.
 A model config defines ``model`` (an mmengine model dict) and may define ``recipe`` (its native
-training recipe) and ``reference`` (where the method comes from).
+training recipe), ``mini`` (its recipe on the mini benchmark) and ``reference`` (where the method
+comes from). Ablations live in an ``ablations/`` subfolder: configs that inherit a model's
+(``_base_``), change one thing and say so in ``ablation = dict(of=..., change=...)``. They run only
+when named, and the ablation table compares them with the model they ablate.
 """
 import os
 from pathlib import Path
@@ -22,11 +25,16 @@ def model_dirs():
     return extra + [BUILTIN_MODEL_DIR]
 
 
-def list_models():
-    """``{name: config path}``; a user's folder shadows a built-in model of the same name."""
+ABLATION_DIR = "ablations"
+
+
+def list_models(ablations=False):
+    """``{name: config path}`` of the models (and, if asked, the ablations); a user's folder shadows
+    a built-in config of the same name."""
     found = {}
     for folder in reversed(model_dirs()):
-        for path in sorted(folder.glob("*.py")):
+        paths = sorted(folder.glob("*.py")) + (sorted((folder / ABLATION_DIR).glob("*.py")) if ablations else [])
+        for path in paths:
             if not path.name.startswith("_"):
                 found[path.stem] = path
     return dict(sorted(found.items()))
@@ -36,7 +44,7 @@ def load_model_config(name, arch=None, frames=None, pretrained="keep"):
     """The config of model ``name`` with the architecture, frame count and weights overridden.
 
     ``pretrained='keep'`` leaves the config's weights; ``None`` builds with random init (counts)."""
-    models = list_models()
+    models = list_models(ablations=True)
     if name not in models:
         raise UnknownNameError("model", name, models)
     cfg = Config.fromfile(models[name])

@@ -60,3 +60,14 @@ def test_predict_ranks_the_users_labels(tmp_path, capsys):
 def test_unknown_protocol_gets_the_closest_names(capsys):
     assert main(["run", "zeroshto"]) == 2
     assert "unknown protocol 'zeroshto'; did you mean zeroshot" in capsys.readouterr().err
+
+
+def test_ablations_are_listed_and_run_only_when_named(capsys):
+    from ezclip.zoo import list_models, load_model_config
+
+    assert "ezclip-prompts-none" not in list_models() and "ezclip-prompts-none" in list_models(ablations=True)
+    cfg = load_model_config("ezclip-prompts-none")
+    assert cfg.model.prompts == "none" and cfg.model.type == "EZCLIP" and cfg.ablation.of == "ezclip"
+    assert cfg.mini.model.drop_path == 0.0  # the base config's recipes come with it
+    assert main(["ls", "models"]) == 0
+    assert "ezclip: no temporal prompts" in capsys.readouterr().out

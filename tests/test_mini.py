@@ -22,6 +22,15 @@ def test_motion_is_what_the_class_says():
     assert xs[-1] - xs[0] > 10 and all(b >= a for a, b in zip(xs, xs[1:]))
 
 
+def test_colour_change_runs_over_the_middle_third():
+    frames = world.render_clip("blue", "square", "moving right", np.random.default_rng(0), 12, end_color="red")
+    shape = np.abs(frames.astype(int) - world.BACKGROUND).sum(-1) > 90  # the object's pixels, frame by frame
+    red, blue = ([int(f[..., c][m].mean()) for f, m in zip(frames, shape)] for c in (0, 2))
+    assert blue[0] > 180 > red[0] and red[-1] > 180 > blue[-1]
+    assert red[:4] == [red[0]] * 4 and red[-4:] == [red[-1]] * 4  # pure colours in the first and last thirds
+    assert all(b >= a for a, b in zip(red, red[1:]))
+
+
 def test_pretraining_is_deterministic():
     settings = dict(SETTINGS, steps=2, batch_size=8)
     first, _ = pretrain(seed=1, settings=settings, log=lambda *a: None)

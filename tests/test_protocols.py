@@ -16,12 +16,13 @@ def test_mini_world_roles(mini):
     assert len(info["k600"]["class_sets"]["novel_split1"]) == 8
     assert not set(info["k600"]["class_sets"]["novel220"]) & set(info["k400"]["class_sets"]["classes"])
     assert len(info["hmdb51"]["class_sets"]["classes"]) == 12 and len(info["ucf101"]["class_sets"]["classes"]) == 18
-    # SSv2's role: each 'right' clip is the exact time reversal of a 'left' clip
+    # SSv2's role: each 'turning blue' clip is the exact time reversal of a 'turning red' clip
     import decord
 
-    left = decord.VideoReader(str(mini.video_root("ssv2") / "something_moving_left_000.mp4"))
-    right = decord.VideoReader(str(mini.video_root("ssv2") / "something_moving_right_000.mp4"))
-    a, b = left.get_batch(range(len(left))).asnumpy(), right.get_batch(range(len(right))).asnumpy()
+    assert info["ssv2"]["reversal_pairs"][0] == ["something turning red", "something turning blue"]
+    forward = decord.VideoReader(str(mini.video_root("ssv2") / "something_turning_red_000.mp4"))
+    backward = decord.VideoReader(str(mini.video_root("ssv2") / "something_turning_blue_000.mp4"))
+    a, b = forward.get_batch(range(len(forward))).asnumpy(), backward.get_batch(range(len(backward))).asnumpy()
     assert abs(a[::-1].astype(int) - b.astype(int)).mean() < 3  # equal up to H.264 noise
 
 
@@ -200,3 +201,58 @@ def test_mixed_precision_evaluation_is_recorded(mini, tmp_path):
     assert record["precision"] == "bf16" and record["dtype"] == "bfloat16" and record["eval"]["videos_evaluated"] == 12
     with pytest.raises(ValueError, match="mixed-precision training needs a GPU"):
         runner_config(dict(num_frames=4), tmp_path, train=dict(), precision="fp16")
+
+
+def test_ablation_table_compares_each_ablation_with_the_full_model():
+    records = [fake_record("zeroshot", "ez", "hmdb51", f"test_split{i}", v) for i, v in ((1, .50), (2, .54))]
+    for r, pair in zip(records, (.75, .85)):
+        r["metrics"]["pair_acc"] = pair
+    ablated = [fake_record("zeroshot", "ez-none", "hmdb51", "test_split1", .40)]
+    ablated[0]["model"]["ablation"] = dict(of="ez", change="no prompts")
+    ablated[0]["metrics"]["pair_acc"] = .5
+    tables = build_tables(records + ablated)["full"]
+    text = tables["ablation-ez"].markdown()
+    assert "| ez (full)" in text and "52.0 ± 2.8" in text and "80.0 ± 7.1" in text
+    assert "ez-none: no prompts" in text and "40.0 (-12.0)" in text and "50.0 (-30.0)" in text
+    assert "ez-none" not in tables["zeroshot"].markdown()  # ablations stay out of the comparison tables
+
+
+def test_figures_sit_next_to_the_tables_and_regenerate_identically(tmp_path):
+    from ezclip.records import write_json
+
+    root = tmp_path / "results"
+    for model, v, trainable in (("m", .50, 1000), ("n", .60, 5000), ("uncosted", .55, 10)):
+        r = fake_record("zeroshot", model, "hmdb51", "test_split1", v)
+        r["model"]["params_trainable"] = trainable
+        write_json(root / "records" / f"{model}.json", r)
+        for s, (part, acc) in enumerate((("base", .9), ("novel", .6))):
+            write_json(root / "records" / f"{model}-{part}.json",
+                       fake_record("base2novel", model, f"ucf101/{part}", f"{part}_test", acc, stage="ucf101_s1"))
+    rows = [dict(model=m, arch="ViT-B-16", frames=8, vision_gflops=g, videos_per_s=s, params_total=1, params_trainable=1)
+            for m, g, s in (("m", 281.0, 2.0), ("n", 290.0, 1.5))]
+    write_json(root / "efficiency" / "ViT-B-16_8f.json", dict(rows=rows, meta={}))
+    first = {p: p.read_bytes() for p in write_tables(root)[0] if p.suffix == ".png"}
+    assert {p.name for p in first} == {"zeroshot_cost.png", "base2novel_bars.png"}
+    assert all(p.parent.name == "full" and len(data) > 10_000 for p, data in first.items())
+    assert {p: p.read_bytes() for p in write_tables(root)[0] if p.suffix == ".png"} == first
+
+    from ezclip import plots
+    from ezclip.records import read_records
+    from ezclip.tables import Cells
+
+    figure, missing = plots.cost_figure(Cells(read_records(root / "records")), "zeroshot", "t",
+                                        plots.cost_rows([dict(rows=rows)]))
+    assert missing == ["uncosted"]  # no efficiency row at its arch and frames: left out, and named
+    plots.save(figure, tmp_path / "f.png")
+
+
+def test_stage_recipes_take_the_overrides_of_the_dataset_they_train_on():
+    from ezclip.harness import MINI_RECIPE, model_setup, stage_recipe
+
+    recipe = dict(MINI_RECIPE, datasets=dict(ssv2=dict(epochs=60)))
+    assert stage_recipe(recipe, dict(train=dict(dataset="ssv2")))["epochs"] == 60
+    assert stage_recipe(recipe, dict(train=dict(dataset="k400")))["epochs"] == MINI_RECIPE["epochs"]
+    assert "datasets" not in stage_recipe(recipe, dict(evaluate=[]))
+    mini = Benchmark(name="mini", data_root=None, splits_root=None)
+    setup = model_setup("ezclip", mini)
+    assert setup["model"]["drop_path"] == 0.0 and "model" not in setup["recipe"]  # the mini's model override

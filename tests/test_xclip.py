@@ -164,3 +164,17 @@ def test_official_key_mapping():
     assert converted == {"cct.11.message_attn.in_proj_weight": 1, "clip.visual.transformer.resblocks.3.attn.out_proj.bias": 2,
                          "mit.resblocks.0.mlp.c_fc.weight": 3, "prompts_generator.alpha": 4,
                          "prompts_visual_proj": 5, "clip.token_embedding.weight": 6, "clip.logit_scale": 7}
+
+
+def test_the_harness_optimizer_uses_the_official_groups():
+    from mmengine.optim import build_optim_wrapper
+
+    model = tiny()
+    wrapper = build_optim_wrapper(model, dict(
+        constructor="OfficialParamGroupsConstructor", paramwise_cfg=dict(new_module_lr_mult=10.0),
+        optimizer=dict(type="AdamW", lr=3e-4, weight_decay=0.001)))
+    names = {id(p): n for n, p in model.named_parameters()}
+    for group in wrapper.optimizer.param_groups:
+        new = {names[id(p)].startswith(("cct.", "mit.", "prompts_")) for p in group["params"]}
+        assert len(new) == 1 and group["lr"] == pytest.approx(3e-3 if new.pop() else 3e-4)
+    assert sum(p.numel() for g in wrapper.optimizer.param_groups for p in g["params"]) == sum(trainable(model).values())

@@ -27,10 +27,12 @@ model = dict(
 # Per-epoch validation is single-view (utils/config.py defaults NUM_CLIP 1, NUM_CROP 1).
 recipe = dict(
     optimizer=dict(type="AdamW", lr=8e-6, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.001),
-    new_module_keys=("message_", "mit", "prompts"), new_module_lr_mult=10,
-    no_decay=("1-D params", "bias", "positional_embedding"),
+    optim_constructor="OfficialParamGroupsConstructor", paramwise_cfg=dict(new_module_lr_mult=10.0),
     epochs=30, warmup_epochs=5, min_lr_ratio=0.01, batch_size=256, input_size=224,
     mixup_alpha=0.8, cutmix_alpha=1.0, mixup_switch_prob=0.5, label_smoothing=0.1,
     test_clips=4, test_crops=3, amp="apex O1",
 )
+# The mini benchmark: its common recipe with the official parameter groups (new modules at 10x).
+mini = dict(optim_constructor="OfficialParamGroupsConstructor", paramwise_cfg=dict(new_module_lr_mult=10.0),
+            optimizer=dict(type="AdamW", lr=3e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.001))
 reference = dict(paper="arXiv 2208.02816", code="github.com/microsoft/VideoX/tree/master/X-CLIP@1744b21")

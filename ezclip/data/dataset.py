@@ -39,6 +39,9 @@ class VideoListDataset(BaseActionDataset):
             read_descriptions(description_file, classes)  # fail now, naming the file, if a class lacks one
             # a Path, not a str: mmengine reads str metainfo values that name a file as a list of lines
             metainfo["description_file"] = Path(description_file)
+        # mmengine serialises the list for worker processes and calls gc.collect() (0.25 s) to do it;
+        # lists are small and loaders run in-process unless told otherwise
+        kwargs.setdefault("serialize_data", False)
         super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix, num_classes=len(classes),
                          metainfo=metainfo, **kwargs)
 

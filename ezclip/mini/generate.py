@@ -31,6 +31,8 @@ CLIP_FRAMES = 3 * NUM_FRAMES
 SOURCE_COLORS = ("red", "green", "blue", "yellow", "white", "orange")
 SOURCE_SHAPES = ("square", "circle", "triangle")
 FEW_SHOTS = (2, 4, 8, 16)
+# The SSv2 role's reversal pairs: a thing turning from one colour to the other, and the same clip backwards
+ORDER_PAIRS = (("blue", "red"), ("yellow", "green"), ("purple", "white"))
 
 
 def cache_key(seed):
@@ -210,16 +212,16 @@ class MiniWorld:
         return self.write_lists(root, dataset, dict(classes=classes, base=base, novel=novel), lists)
 
     def write_motion_only(self, root):
-        pairs = [("moving left", "moving right"), ("moving up", "moving down"), ("growing", "shrinking")]
-        classes = [f"something {m}" for pair in pairs for m in pair]
+        pairs = [(f"something turning {b}", f"something turning {a}") for a, b in ORDER_PAIRS]
+        classes = [c for pair in pairs for c in pair]
         train, val = [], []
-        for (first, second), (n_train, n_val) in zip(pairs, ((24, 8), (22, 8), (20, 8))):
+        for (a, b), (first, second), (n_train, n_val) in zip(ORDER_PAIRS, pairs, ((24, 8), (22, 8), (20, 8))):
             for i in range(n_train + n_val):
-                color = self.rng.choice(list(world.COLORS))
                 shape = self.rng.choice(world.SHAPES)
-                frames = world.render_clip(color, shape, first, self.rng, CLIP_FRAMES)
-                items = [(self.save(root, "ssv2", f"something {first}", i, frames), f"something {first}"),
-                         (self.save(root, "ssv2", f"something {second}", i, frames[::-1]), f"something {second}")]
+                motion = self.rng.choice(list(world.MOTIONS))
+                frames = world.render_clip(a, shape, motion, self.rng, CLIP_FRAMES, end_color=b)
+                items = [(self.save(root, "ssv2", first, i, frames), first),
+                         (self.save(root, "ssv2", second, i, frames[::-1]), second)]
                 (train if i < n_train else val).extend(items)
         counts = {c: sum(1 for it in train if it[1] == c) for c in classes}
         base, novel = self.partition(classes, counts)
@@ -227,5 +229,5 @@ class MiniWorld:
         lists.update(self.few_shot_lists(train, classes))
         lists.update(self.base_to_novel_lists(train, val, base, novel))
         out = self.write_lists(root, "ssv2", dict(classes=classes, base=base, novel=novel), lists)
-        out["reversal_pairs"] = [[f"something {a}", f"something {b}"] for a, b in pairs]
+        out["reversal_pairs"] = [list(pair) for pair in pairs]
         return out

@@ -53,10 +53,15 @@ def render_image(color, shape, rng, size=None, center=None):
     return image.astype(np.uint8)
 
 
-def render_clip(color, shape, motion, rng, num_frames):
-    """``num_frames x H x W x 3`` uint8 frames of a shape performing ``motion``."""
+def render_clip(color, shape, motion, rng, num_frames, end_color=None):
+    """``num_frames x H x W x 3`` uint8 frames of a shape performing ``motion``; with ``end_color`` its
+    colour also changes, from ``color`` to ``end_color`` over the middle third of the clip."""
     bg = background(rng)
-    rgb = np.clip(np.array(COLORS[color]) + rng.normal(0, 12, 3), 0, 255)
+    jitter = rng.normal(0, 12, 3)
+    first_rgb = np.clip(np.array(COLORS[color]) + jitter, 0, 255)
+    last_rgb = np.clip(np.array(COLORS[end_color or color]) + jitter, 0, 255)
+    third = num_frames / 3
+    mix = np.clip((np.arange(num_frames) + 0.5 - third) / third, 0, 1)
     if motion in ("growing", "shrinking"):
         sizes = np.linspace(5, 18, num_frames)
         sizes = sizes if motion == "growing" else sizes[::-1]
@@ -74,6 +79,6 @@ def render_clip(color, shape, motion, rng, num_frames):
     frames = np.empty((num_frames, FRAME_SIZE, FRAME_SIZE, 3), np.uint8)
     for t, (size, cy, cx) in enumerate(path):
         frame = bg.copy()
-        frame[shape_mask(shape, size, cy, cx)] = rgb
+        frame[shape_mask(shape, size, cy, cx)] = (1 - mix[t]) * first_rgb + mix[t] * last_rgb
         frames[t] = frame
     return frames
