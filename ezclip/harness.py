@@ -23,8 +23,8 @@ PROTOCOL_DIR = records.REPO_ROOT / "benchmarks" / "protocols"
 RECORD_SCHEMA = 1
 
 # The mini benchmark's common recipe; a model config's `mini = dict(...)` overrides parts of it.
-# A recipe's `model` entries override the model config and its `datasets` entries the recipe when
-# training on that dataset. The SSv2 role trains longer: its sets are small (12-96 clips) and time
+# A recipe's `model` entries override the model config, its `protocols` and `datasets` entries the
+# recipe in that protocol and when training on that dataset (see stage_recipe). The SSv2 role trains longer: its sets are small (12-96 clips) and time
 # order is learnt only after a few hundred steps; a checkpoint (to resume from) every 10 of its epochs.
 MINI_RECIPE = dict(epochs=4, batch_size=16, eval_batch_size=32, optimizer=DEFAULT_OPTIMIZER, warmup_epochs=0,
                    test_crops=1, datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)))
@@ -72,10 +72,16 @@ def model_setup(name, benchmark, recipe_kind="native"):
     return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe, ablation=cfg.get("ablation"))
 
 
-def stage_recipe(recipe, stage):
-    """The recipe for one stage: the model's, with the overrides for the dataset it trains on."""
+def stage_recipe(recipe, stage, protocol=None):
+    """The recipe for one stage: the model's, overridden by its entries for the protocol
+    (``protocols``), then for the dataset the stage trains on (``datasets``, the protocol's own first)."""
+    by_protocol = dict(recipe.get("protocols", {}).get(protocol, {}))
     dataset = (stage.get("train") or {}).get("dataset")
-    return dict({k: v for k, v in recipe.items() if k != "datasets"}, **recipe.get("datasets", {}).get(dataset, {}))
+    out = {k: v for k, v in recipe.items() if k not in ("protocols", "datasets")}
+    out.update({k: v for k, v in by_protocol.items() if k != "datasets"})
+    out.update(recipe.get("datasets", {}).get(dataset, {}))
+    out.update(by_protocol.get("datasets", {}).get(dataset, {}))
+    return out
 
 
 def select_stages(protocol, names=None):
@@ -120,7 +126,7 @@ def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, su
 
 def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=None, on_error="raise", seed=0,
               precision="fp32", log=print):
-    recipe, name = stage_recipe(setup["recipe"], stage), setup["name"]
+    recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
     key = records.config_hash(dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed,
                                    precision=precision))

@@ -47,3 +47,17 @@ def test_generation_is_deterministic(tmp_path):
     clip = "videos/ucf101/" + (tmp_path / "a" / "splits/ucf101/test_split1.txt").read_text().split()[0]
     assert (tmp_path / "a" / clip).read_bytes() == (tmp_path / "b" / clip).read_bytes()
     assert json.loads((tmp_path / "a" / "mini.json").read_text())["videos"] == info_a["videos"] > 1000
+
+
+def test_mp4_bytes_do_not_depend_on_the_process(tmp_path):
+    # FFmpeg leaves frame padding uninitialised and x264 reads it at widths that are not multiples of 16
+    import subprocess
+    import sys
+
+    from ezclip.data.video_io import write_mp4
+
+    code = ("import numpy as np, sys; from ezclip.mini import world; from ezclip.data.video_io import write_mp4; "
+            "write_mp4(sys.argv[1], world.render_clip('blue', 'cross', 'moving up', np.random.default_rng(7), 12))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "other.mp4")], check=True)
+    mine = write_mp4(tmp_path / "mine.mp4", world.render_clip("blue", "cross", "moving up", np.random.default_rng(7), 12))
+    assert mine.read_bytes() == (tmp_path / "other.mp4").read_bytes()

@@ -246,13 +246,18 @@ def test_figures_sit_next_to_the_tables_and_regenerate_identically(tmp_path):
     plots.save(figure, tmp_path / "f.png")
 
 
-def test_stage_recipes_take_the_overrides_of_the_dataset_they_train_on():
+def test_stage_recipes_take_the_overrides_of_their_protocol_and_dataset():
     from ezclip.harness import MINI_RECIPE, model_setup, stage_recipe
 
     recipe = dict(MINI_RECIPE, datasets=dict(ssv2=dict(epochs=60)))
     assert stage_recipe(recipe, dict(train=dict(dataset="ssv2")))["epochs"] == 60
     assert stage_recipe(recipe, dict(train=dict(dataset="k400")))["epochs"] == MINI_RECIPE["epochs"]
     assert "datasets" not in stage_recipe(recipe, dict(evaluate=[]))
+    native = dict(epochs=10, batch_size=256, protocols=dict(fewshot=dict(
+        epochs=50, batch_size=64, datasets=dict(ssv2=dict(epochs=70)))), datasets=dict(ssv2=dict(epochs=30)))
+    assert stage_recipe(native, dict(train=dict(dataset="hmdb51")), "fewshot") == dict(epochs=50, batch_size=64)
+    assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "fewshot")["epochs"] == 70  # the protocol's first
+    assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "zeroshot")["epochs"] == 30
     mini = Benchmark(name="mini", data_root=None, splits_root=None)
     setup = model_setup("ezclip", mini)
     assert setup["model"]["drop_path"] == 0.0 and "model" not in setup["recipe"]  # the mini's model override

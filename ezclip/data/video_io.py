@@ -5,6 +5,18 @@ import av
 import numpy as np
 
 
+def yuv_frame(rgb):
+    """``rgb`` as a yuv420p frame whose row padding repeats the last pixel. FFmpeg leaves the padding
+    uninitialised, and x264 reads it when the width is not a multiple of 16 (40 here): the encoded
+    bytes, and a few decoded pixel levels near the edge, then change from one process to the next."""
+    converted = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    frame = av.VideoFrame(converted.width, converted.height, "yuv420p")
+    for source, plane in zip(converted.planes, frame.planes):
+        rows = np.frombuffer(source, np.uint8).reshape(source.height, source.line_size)[:, :source.width]
+        plane.update(np.pad(rows, ((0, 0), (0, plane.line_size - source.width)), mode="edge").tobytes())
+    return frame
+
+
 def write_mp4(path, frames, fps=25):
     """Write ``frames`` (``T x H x W x 3`` uint8 RGB, even H and W) to ``path`` atomically."""
     frames = np.asarray(frames, dtype=np.uint8)
@@ -19,7 +31,7 @@ def write_mp4(path, frames, fps=25):
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
         for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            container.mux(stream.encode(yuv_frame(frame)))
         container.mux(stream.encode())
     tmp.replace(path)
     return path

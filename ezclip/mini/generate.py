@@ -17,11 +17,13 @@ Clips have 3*T frames so that centre-of-segment sampling of a reversed clip pick
 import hashlib
 import itertools
 import json
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from ezclip.data import video_io
 from ezclip.data.video_io import write_mp4
 from ezclip.mini import world
 
@@ -38,7 +40,7 @@ ORDER_PAIRS = (("blue", "red"), ("yellow", "green"), ("purple", "white"))
 def cache_key(seed):
     """Changes whenever the seed or the generating code changes."""
     digest = hashlib.sha256(f"{MINI_VERSION}:{seed}".encode())
-    for module in (world, __import__(__name__, fromlist=["_"])):
+    for module in (world, video_io, __import__(__name__, fromlist=["_"])):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -49,10 +51,13 @@ def ensure_mini(cache_dir, seed=0, log=print):
     if (root / "mini.json").is_file():
         return root
     log(f"generating the mini benchmark (seed {seed}) in {root} ...")
-    tmp = root.with_name(root.name + ".tmp")
+    tmp = root.with_name(f"{root.name}.tmp{os.getpid()}")  # one per process: two runs may start at once
     shutil.rmtree(tmp, ignore_errors=True)
     info = MiniWorld(seed).write(tmp)
-    tmp.rename(root)
+    try:
+        tmp.rename(root)
+    except OSError:  # another process finished first; its copy is the same
+        shutil.rmtree(tmp)
     log(f"mini benchmark ready: {info['videos']} videos")
     return root
 

@@ -6,6 +6,7 @@ cached by a key that changes with the seed, the settings or this code.
 """
 import hashlib
 import itertools
+import os
 import time
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def ensure_tiny_clip(cache_dir, seed=0, log=print):
         model, accuracy = pretrain(seed, log=log)
         log(f"tiny CLIP ready: still-image zero-shot accuracy {accuracy:.3f} (chance {1 / len(concepts()):.3f})")
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
         torch.save(model.state_dict(), tmp)
         tmp.replace(path)
     return path, file_sha256(path)
