@@ -29,9 +29,9 @@ def loader(dataset, pipeline, batch_size, train, num_workers=0):
 
 def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1, flip=True,
                   batch_size=8, eval_batch_size=None, num_workers=0, max_epochs=1, max_iters=None,
-                  optimizer=DEFAULT_OPTIMIZER, paramwise_cfg=None, optim_constructor=None, warmup_epochs=0, seed=0, log_interval=10,
-                  log_level="WARNING", reversal_pairs=(), checkpoint=False, checkpoint_interval=1, resume=False,
-                  precision="fp32"):
+                  optimizer=DEFAULT_OPTIMIZER, paramwise_cfg=None, optim_constructor=None, warmup_epochs=0, seed=0,
+                  log_interval=10, log_level="WARNING", reversal_pairs=(), checkpoint=False, checkpoint_interval=1,
+                  resume=False, precision="fp32"):
     """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None.
 
     ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
@@ -72,7 +72,8 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
         else:
             cfg["train_cfg"] = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs,
                                     val_interval=max_epochs if val is not None else max_epochs + 1)
-        cfg["optim_wrapper"] = dict(optimizer=dict(optimizer), **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}),
+        cfg["optim_wrapper"] = dict(optimizer=dict(optimizer),
+                                    **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}),
                                     **({"constructor": optim_constructor} if optim_constructor else {}))
         if precision != "fp32":
             if not torch.cuda.is_available():

@@ -24,8 +24,9 @@ RECORD_SCHEMA = 1
 
 # The mini benchmark's common recipe; a model config's `mini = dict(...)` overrides parts of it.
 # A recipe's `model` entries override the model config, its `protocols` and `datasets` entries the
-# recipe in that protocol and when training on that dataset (see stage_recipe). The SSv2 role trains longer: its sets are small (12-96 clips) and time
-# order is learnt only after a few hundred steps; a checkpoint (to resume from) every 10 of its epochs.
+# recipe in that protocol and when training on that dataset (see stage_recipe); an `optimizer` entry
+# changes only the keys it names. The SSv2 role trains longer: its sets are small (12-96 clips) and
+# time order is learnt only after a few hundred steps; a checkpoint (to resume from) every 10 epochs.
 MINI_RECIPE = dict(epochs=4, batch_size=16, eval_batch_size=32, optimizer=DEFAULT_OPTIMIZER, warmup_epochs=0,
                    test_crops=1, datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)))
 
@@ -61,7 +62,7 @@ def model_setup(name, benchmark, recipe_kind="native"):
     if benchmark.num_frames is not None:
         model["num_frames"] = benchmark.num_frames
     if benchmark.is_mini:
-        recipe = dict(MINI_RECIPE, **cfg.get("mini", {}))
+        recipe = override(MINI_RECIPE, cfg.get("mini", {}))
         model.update(recipe.pop("model", {}))
     else:
         recipe = dict(cfg.get("recipe", {}))
@@ -72,16 +73,23 @@ def model_setup(name, benchmark, recipe_kind="native"):
     return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe, ablation=cfg.get("ablation"))
 
 
+def override(recipe, changes):
+    """``recipe`` with ``changes``; an ``optimizer`` change keeps the optimizer keys it does not name."""
+    out = dict(recipe, **changes)
+    if "optimizer" in changes and "optimizer" in recipe:
+        out["optimizer"] = dict(recipe["optimizer"], **changes["optimizer"])
+    return out
+
+
 def stage_recipe(recipe, stage, protocol=None):
     """The recipe for one stage: the model's, overridden by its entries for the protocol
     (``protocols``), then for the dataset the stage trains on (``datasets``, the protocol's own first)."""
     by_protocol = dict(recipe.get("protocols", {}).get(protocol, {}))
     dataset = (stage.get("train") or {}).get("dataset")
     out = {k: v for k, v in recipe.items() if k not in ("protocols", "datasets")}
-    out.update({k: v for k, v in by_protocol.items() if k != "datasets"})
-    out.update(recipe.get("datasets", {}).get(dataset, {}))
-    out.update(by_protocol.get("datasets", {}).get(dataset, {}))
-    return out
+    out = override(out, {k: v for k, v in by_protocol.items() if k != "datasets"})
+    out = override(out, recipe.get("datasets", {}).get(dataset, {}))
+    return override(out, by_protocol.get("datasets", {}).get(dataset, {}))
 
 
 def select_stages(protocol, names=None):

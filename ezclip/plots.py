@@ -56,18 +56,19 @@ def cost_figure(cells, protocol, title, costs):
         if row is None or "vision_gflops" not in row:
             missing.append(model)
             continue
-        points.append((model, acc, row["vision_gflops"], row.get("videos_per_s"), info["params_trainable"]))
+        points.append(dict(name=model, acc=acc, trainable=info["params_trainable"], **row))
     if not points:
         return None, missing
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
-    largest = max(p[4] for p in points) or 1
-    for ax, (index, label) in zip(axes, ((2, "vision GFLOPs per view"), (3, "videos / s (batch, as profiled)"))):
-        for name, acc, *cost, trainable in points:
-            x = cost[index - 2]
-            if x is None:
+    largest = max(p["trainable"] for p in points) or 1
+    for ax, (key, label) in zip(axes, (("vision_gflops", "vision GFLOPs per view"),
+                                       ("videos_per_s", "videos / s (batch, as profiled)"))):
+        for p in points:
+            if p.get(key) is None:
                 continue
-            ax.scatter(x, acc, s=40 + 1500 * trainable / largest, alpha=0.5)
-            ax.annotate(f"{name}\n{count(trainable)} trainable", (x, acc), fontsize=8, ha="center", va="center")
+            ax.scatter(p[key], p["acc"], s=40 + 1500 * p["trainable"] / largest, alpha=0.5)
+            ax.annotate(f"{p['name']}\n{count(p['trainable'])} trainable", (p[key], p["acc"]), fontsize=8,
+                        ha="center", va="center")
         ax.margins(0.2)
         ax.set_xlabel(label)
         ax.set_ylabel(f"mean top-1 (%) over {', '.join(groups)}")

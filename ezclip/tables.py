@@ -60,7 +60,8 @@ class Cells:
         self.ok = [r for r in records if r.get("status") == "ok"]
         self.other = [r for r in records if r.get("status") != "ok"]
         self.cells = defaultdict(list)
-        self.ablations = {r["model"]["name"] for r in self.ok if r["model"].get("ablation")}  # own table
+        # ablated models: {name: dict(of=..., change=...)}; they get their own table
+        self.ablations = {r["model"]["name"]: r["model"]["ablation"] for r in self.ok if r["model"].get("ablation")}
         for r in self.ok:
             self.cells[(protocol_key(r), r["model"]["name"], r["eval"]["group"])].append(r)
 
@@ -74,7 +75,7 @@ class Cells:
         return next((rs for g in groups for rs in [self.values(protocol, model, g)[1]] if rs), None)
 
     def models(self, protocol):
-        return sorted({m for (p, m, _) in self.cells if p == protocol} - self.ablations)
+        return sorted({m for (p, m, _) in self.cells if p == protocol} - set(self.ablations))
 
     def values(self, protocol, model, group, metric="top1"):
         rs = sorted(self.cells.get((protocol, model, group), []), key=lambda r: (r["stage"], r["eval"]["list"]))
@@ -272,8 +273,7 @@ def order_table(cells, benchmark):
 def ablation_table(cells, benchmark, base):
     """``base`` (the full model) and its ablations, on every protocol group where the full model and at
     least one ablation have records: top-1, and reversal-pair accuracy where the group has pairs."""
-    changes = {r["model"]["name"]: r["model"]["ablation"]["change"] for r in cells.ok
-               if r["model"].get("ablation", {}).get("of") == base}
+    changes = {name: a["change"] for name, a in cells.ablations.items() if a["of"] == base}
     columns = []
     for (protocol, model, group) in sorted(cells.cells, key=lambda k: (k[0], group_order(k[2]))):
         if model != base:
@@ -333,7 +333,7 @@ def build_tables(records):
         order = order_table(cells, bench)
         if order:
             tables["order"] = order
-        for base in sorted({r["model"]["ablation"]["of"] for r in cells.ok if r["model"].get("ablation")}):
+        for base in sorted({a["of"] for a in cells.ablations.values()}):
             ablation = ablation_table(cells, bench, base)
             if ablation:
                 tables[f"ablation-{base}"] = ablation
@@ -382,7 +382,8 @@ def write_tables(results_dir, out_dir=None):
     out_dir = Path(out_dir) if out_dir else results_dir / "tables"
     records = read_records(results_dir / "records")
     built = build_tables(records)
-    efficiency = {path.stem: json.loads(path.read_text()) for path in sorted((results_dir / "efficiency").glob("*.json"))}
+    efficiency = {path.stem: json.loads(path.read_text())
+                  for path in sorted((results_dir / "efficiency").glob("*.json"))}
     for name, doc in efficiency.items():
         built.setdefault("efficiency", {})[name] = efficiency_table(doc, name)
     written = []

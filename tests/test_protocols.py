@@ -258,6 +258,9 @@ def test_stage_recipes_take_the_overrides_of_their_protocol_and_dataset():
     assert stage_recipe(native, dict(train=dict(dataset="hmdb51")), "fewshot") == dict(epochs=50, batch_size=64)
     assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "fewshot")["epochs"] == 70  # the protocol's first
     assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "zeroshot")["epochs"] == 30
+    adamw = dict(type="AdamW", lr=1e-4, weight_decay=0.2)  # an optimizer change keeps the keys it does not name
+    assert stage_recipe(dict(optimizer=adamw, protocols=dict(fewshot=dict(optimizer=dict(lr=2e-6)))),
+                        dict(train=dict(dataset="hmdb51")), "fewshot")["optimizer"] == dict(adamw, lr=2e-6)
     mini = Benchmark(name="mini", data_root=None, splits_root=None)
     setup = model_setup("ezclip", mini)
     assert setup["model"]["drop_path"] == 0.0 and "model" not in setup["recipe"]  # the mini's model override

@@ -22,10 +22,8 @@ recipe = dict(
     # configs/base2novel/finetuning_base2novel/*/16_32_vifi_clip_s*.yaml and configs/few_shot/finetuning_few_shot/
     # */16_32_vifi_clip_*_shot.yaml: 4 per GPU x 2 accumulation x 8 = 64, from CLIP
     protocols=dict(
-        base2novel=dict(epochs=11, batch_size=64, optimizer=dict(type="AdamW", lr=2e-6, betas=(0.9, 0.98), eps=1e-8,
-                                                                 weight_decay=0.001)),
-        fewshot=dict(epochs=50, batch_size=64, optimizer=dict(type="AdamW", lr=2e-6, betas=(0.9, 0.98), eps=1e-8,
-                                                              weight_decay=0.001)),
+        base2novel=dict(epochs=11, batch_size=64, optimizer=dict(lr=2e-6)),
+        fewshot=dict(epochs=50, batch_size=64, optimizer=dict(lr=2e-6)),
     ),
 )
 reference = dict(paper="arXiv 2212.03640", code="github.com/muzairkhattak/ViFi-CLIP@e2d1948")

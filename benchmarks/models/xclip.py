@@ -32,10 +32,9 @@ recipe = dict(
     mixup_alpha=0.8, cutmix_alpha=1.0, mixup_switch_prob=0.5, label_smoothing=0.1,
     test_clips=4, test_crops=3, amp="apex O1",
     # configs/{hmdb51,ucf101}/16_32.yaml (few-shot, from CLIP): 4 per GPU x 2 accumulation x 8 = 64
-    protocols=dict(fewshot=dict(epochs=50, batch_size=64, optimizer=dict(type="AdamW", lr=2e-6, betas=(0.9, 0.98),
-                                                                         eps=1e-8, weight_decay=0.001))),
+    protocols=dict(fewshot=dict(epochs=50, batch_size=64, optimizer=dict(lr=2e-6))),
 )
 # The mini benchmark: its common recipe with the official parameter groups (new modules at 10x).
 mini = dict(optim_constructor="OfficialParamGroupsConstructor", paramwise_cfg=dict(new_module_lr_mult=10.0),
-            optimizer=dict(type="AdamW", lr=3e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.001))
+            optimizer=dict(lr=3e-4, weight_decay=0.001))
 reference = dict(paper="arXiv 2208.02816", code="github.com/microsoft/VideoX/tree/master/X-CLIP@1744b21")
