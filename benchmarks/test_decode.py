@@ -4,7 +4,7 @@
     pytest benchmarks --benchmark-only
 
 The videos are written into a temporary folder with ``ezclip.data.video_io.write_mp4``: a few
-short H.264 clips, 320x240 (``EZCLIP_BENCH_DECODE_SIZE=WxH`` changes it).
+short lossy H.264 clips, 320x240 (``EZCLIP_BENCH_DECODE_SIZE=WxH`` changes it).
 """
 import os
 
@@ -34,7 +34,7 @@ def videos(tmp_path_factory):
         for t in range(VIDEO_FRAMES):
             x = (4 * t + 16 * i) % (WIDTH - 32)
             frames[t, 40:72, x:x + 32] = (255, 200 - 40 * i, 40 * i)
-        write_mp4(root / f"video_{i}.mp4", frames)
+        write_mp4(root / f"video_{i}.mp4", frames, crf=18)  # lossy, as real datasets are
         lines.append(f"video_{i}.mp4 {i % 2}")
     (root / "list.txt").write_text("\n".join(lines) + "\n")
     (root / "classes.csv").write_text("id,name\n0,class a\n1,class b\n")

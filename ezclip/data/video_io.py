@@ -1,27 +1,50 @@
-"""Write real mp4 files (H.264 through PyAV's bundled FFmpeg), for tests and the mini benchmark."""
+"""Write real mp4 files (H.264 through PyAV's bundled FFmpeg), for tests and the mini benchmark.
+
+The files are made to decode to the same pixels on every machine: the RGB to YUV conversion is done
+here in integer arithmetic (not by swscale, whose SIMD paths differ from CPU to CPU and read row
+padding), and x264 encodes losslessly by default (``crf=0``), so the decoded frames are exactly the YUV planes
+given, whatever motion search, rate control or SIMD kernels the encoder chose on this CPU. Encoding is
+single-threaded, so the bytes are the same from one process to the next as well.
+"""
 from pathlib import Path
 
 import av
 import numpy as np
 
+# libx264 options besides the quality: one thread, no slices, no lookahead threads
+X264_OPTIONS = {"preset": "veryfast", "threads": "1", "x264-params": "lookahead-threads=1:sliced-threads=0"}
+
+
+def rgb_to_yuv420p(rgb):
+    """BT.601 limited-range Y, U, V planes of an ``H x W x 3`` uint8 RGB frame (even H and W), in the
+    integer arithmetic of the standard's 8-bit approximation; chroma is the rounded mean of 2x2 blocks."""
+    r, g, b = (rgb[..., c].astype(np.int32) for c in range(3))
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+
+    def block_mean(c):
+        return (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2] + 2) >> 2
+
+    r, g, b = block_mean(r), block_mean(g), block_mean(b)
+    u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128
+    v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128
+    return [np.clip(p, 0, 255).astype(np.uint8) for p in (y, u, v)]
+
 
 def yuv_frame(rgb):
-    """``rgb`` as a yuv420p frame whose row padding repeats the last pixel. FFmpeg leaves the padding
-    uninitialised, and x264 reads it when the width is not a multiple of 16 (40 here): the encoded
-    bytes, and a few decoded pixel levels near the edge, then change from one process to the next."""
-    converted = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-    frame = av.VideoFrame(converted.width, converted.height, "yuv420p")
-    for source, plane in zip(converted.planes, frame.planes):
-        rows = np.frombuffer(source, np.uint8).reshape(source.height, source.line_size)[:, :source.width]
-        plane.update(np.pad(rows, ((0, 0), (0, plane.line_size - source.width)), mode="edge").tobytes())
+    """``rgb`` as a yuv420p frame whose row padding repeats the last pixel: FFmpeg leaves the padding
+    uninitialised, and x264's SIMD copy reads it when the width is not a multiple of 16 (40 here)."""
+    frame = av.VideoFrame(rgb.shape[1], rgb.shape[0], "yuv420p")
+    for values, plane in zip(rgb_to_yuv420p(rgb), frame.planes):
+        plane.update(np.pad(values, ((0, 0), (0, plane.line_size - values.shape[1])), mode="edge").tobytes())
     return frame
 
 
-def write_mp4(path, frames, fps=25):
-    """Write ``frames`` (``T x H x W x 3`` uint8 RGB, even H and W) to ``path`` atomically."""
+def write_mp4(path, frames, fps=25, crf=0):
+    """Write ``frames`` (``T x H x W x 3`` uint8 RGB, even H and W) to ``path`` atomically; ``crf=0`` is
+    lossless, a higher value (18: visually lossless) gives the lossy files real datasets hold."""
     frames = np.asarray(frames, dtype=np.uint8)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be T x H x W x 3, got {frames.shape}")
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[1] % 2 or frames.shape[2] % 2:
+        raise ValueError(f"frames must be T x H x W x 3 with even H and W, got {frames.shape}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.mp4")
@@ -29,7 +52,7 @@ def write_mp4(path, frames, fps=25):
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
+        stream.options = dict(X264_OPTIONS, crf=str(crf))
         for frame in frames:
             container.mux(stream.encode(yuv_frame(frame)))
         container.mux(stream.encode())

@@ -27,7 +27,7 @@ from ezclip.data import video_io
 from ezclip.data.video_io import write_mp4
 from ezclip.mini import world
 
-MINI_VERSION = 1
+MINI_VERSION = 2  # 2: lossless, machine-independent video pixels
 NUM_FRAMES = 4  # T of the mini benchmark
 CLIP_FRAMES = 3 * NUM_FRAMES
 SOURCE_COLORS = ("red", "green", "blue", "yellow", "white", "orange")
@@ -54,12 +54,32 @@ def ensure_mini(cache_dir, seed=0, log=print):
     tmp = root.with_name(f"{root.name}.tmp{os.getpid()}")  # one per process: two runs may start at once
     shutil.rmtree(tmp, ignore_errors=True)
     info = MiniWorld(seed).write(tmp)
+    info["content"] = content_hashes(tmp)
+    (tmp / "mini.json").write_text(json.dumps(info, indent=1) + "\n")
     try:
         tmp.rename(root)
     except OSError:  # another process finished first; its copy is the same
         shutil.rmtree(tmp)
     log(f"mini benchmark ready: {info['videos']} videos")
     return root
+
+
+def content_hashes(root):
+    """What a run on the mini world depends on, hashed so that a difference between two machines is
+    named at its source: ``files``, every file but mini.json (the mp4 bytes, lists, class files and
+    descriptions), and ``frames``, every video's frames as decord decodes them (the pixels the
+    models see, which stay the same even where an encoder writes different bytes)."""
+    import decord
+
+    root = Path(root)
+    files, frames = hashlib.sha256(), hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "mini.json"):
+        rel = path.relative_to(root).as_posix()
+        files.update(f"{rel}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+        if path.suffix == ".mp4":
+            reader = decord.VideoReader(str(path), num_threads=1)
+            frames.update(rel.encode() + b"\0" + reader.get_batch(range(len(reader))).asnumpy().tobytes())
+    return dict(files=files.hexdigest(), frames=frames.hexdigest())
 
 
 def name(color, shape, motion):
