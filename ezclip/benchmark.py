@@ -54,6 +54,9 @@ class Benchmark:
     num_frames: int | None = None  # replaces every model's frame count (mini)
     input_size: int = 224
     reversal_pairs: dict = field(default_factory=dict)  # dataset -> [(class a, class b)]
+    # what the numbers of a run depend on beyond the code (mini: the world's content hashes, the tiny
+    # CLIP's sha256 and the CPU numerics in force), so that two machines' results can be compared
+    fingerprint: dict = field(default_factory=dict)
 
     @property
     def is_mini(self):
@@ -98,9 +101,13 @@ class Benchmark:
         return DATASETS[dataset]["hflip"] and not self.is_mini  # mini classes name directions too
 
 
-def resolve(data_root=None, splits=None, descriptions=None, cache=None, log=print):
+def resolve(data_root=None, splits=None, descriptions=None, cache=None, tiny_clip_settings=None, tiny_clip=None,
+            log=print):
     """The benchmark for these settings (arguments first, then environment variables); with no data
-    root anywhere, the mini benchmark, generated (and its tiny CLIP pretrained) on first use."""
+    root anywhere, the mini benchmark, generated (and its tiny CLIP pretrained) on first use, with the
+    process's CPU numerics pinned (``ezclip.numerics``) so that its numbers are the same on every
+    x86-64 machine with AVX2. ``tiny_clip_settings`` changes the tiny CLIP's pretraining settings;
+    ``tiny_clip`` (a weights file) replaces the pretrained tiny CLIP (the regression's golden backbone)."""
     data_root = data_root or os.environ.get(ENV["data_root"])
     descriptions = descriptions or os.environ.get(ENV["descriptions"])
     if data_root:
@@ -112,14 +119,22 @@ def resolve(data_root=None, splits=None, descriptions=None, cache=None, log=prin
 
     from ezclip.mini.generate import NUM_FRAMES, ensure_mini
     from ezclip.mini.pretrain import ARCH, SETTINGS, ensure_tiny_clip
+    from ezclip.numerics import pin_cpu_numerics
+    from ezclip.records import file_sha256
 
+    numerics = pin_cpu_numerics()
     cache = Path(cache) if cache else default_cache()
     log("No data root configured (--data-root or EZCLIP_DATA_ROOT): running the embedded mini benchmark "
         "(generated videos, tiny CLIP).")
     root = ensure_mini(cache, log=log)
-    weights, sha256 = ensure_tiny_clip(cache, log=log)
+    settings = dict(SETTINGS, **(tiny_clip_settings or {}))
+    if tiny_clip is not None:
+        weights, sha256 = Path(tiny_clip), file_sha256(tiny_clip)
+    else:
+        weights, sha256 = ensure_tiny_clip(cache, settings=settings, log=log)
     info = json.loads((root / "mini.json").read_text())
     pairs = {d: v["reversal_pairs"] for d, v in info["datasets"].items() if "reversal_pairs" in v}
+    fingerprint = dict(world=info["content"], tiny_clip=sha256, numerics=numerics)
     return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
                      clip=dict(arch=ARCH, pretrained=str(weights), sha256=sha256), num_frames=NUM_FRAMES,
-                     input_size=SETTINGS["input_size"], reversal_pairs=pairs)
+                     input_size=settings["input_size"], reversal_pairs=pairs, fingerprint=fingerprint)

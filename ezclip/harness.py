@@ -149,7 +149,8 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
     base = dict(schema=RECORD_SCHEMA, benchmark=benchmark.name, subset=subset,
                 protocol=dict(name=protocol.name, variant=protocol.variant, version=protocol.version,
                               title=protocol.title),
-                stage=stage["name"], model=model_info(setup, model), seed=seed)
+                stage=stage["name"], model=model_info(setup, model), seed=seed,
+                **({"benchmark_fingerprint": benchmark.fingerprint} if benchmark.fingerprint else {}))
 
     def split(dataset, list_name, classes):
         return data_split(benchmark.list_file(dataset, list_name), benchmark.class_file(dataset, classes),

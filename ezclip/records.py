@@ -45,8 +45,10 @@ def environment():
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    from ezclip.numerics import describe
+
     return dict(git_commit=git_commit(), packages=versions, python=platform.python_version(),
-                machine=platform.machine())
+                machine=platform.machine(), numerics=describe())
 
 
 def write_json(path, obj):

@@ -18,14 +18,20 @@ import torch.nn.functional as F
 from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer
 from ezclip.records import file_sha256
 from ezclip.mini import world
+from ezclip.numerics import describe
 
 ARCH = "ezclip-mini"  # context 32: captions and mini class prompts are short
-SETTINGS = dict(steps=600, batch_size=128, lr=3e-3, weight_decay=0.1, input_size=32)
+# threads: the pretraining's own thread count, None for the process's (1 under the pinned numerics);
+# 2 gives the weights another machine's kernels would (the regression tests' perturbed backbone)
+SETTINGS = dict(steps=600, batch_size=128, lr=3e-3, weight_decay=0.1, input_size=32, threads=None)
 CAPTION = "a photo of a {} {}"
 
 
 def cache_key(seed, settings=SETTINGS):
-    digest = hashlib.sha256(f"{ARCH}:{seed}:{sorted(settings.items())}".encode())
+    """Changes with the seed, the settings, this code and the CPU numerics in force (the weights
+    depend on them), but not with the CPU model (the pinned numerics are the same on every one)."""
+    numerics = {k: v for k, v in describe().items() if k not in ("cpu", "machine")}
+    digest = hashlib.sha256(f"{ARCH}:{seed}:{sorted(settings.items())}:{sorted(numerics.items())}".encode())
     for module in (world, __import__(__name__, fromlist=["_"])):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
@@ -67,6 +73,15 @@ def zero_shot_accuracy(model, tokenizer, seed=12345, n=256, input_size=32):
 
 
 def pretrain(seed=0, settings=SETTINGS, log=print):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.get("threads") or threads)
+    try:
+        return _pretrain(seed, settings, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pretrain(seed, settings, log):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model, _ = build_clip(ARCH)
@@ -98,15 +113,30 @@ def pretrain(seed=0, settings=SETTINGS, log=print):
     return model, zero_shot_accuracy(model, tokenizer, input_size=settings["input_size"])
 
 
-def ensure_tiny_clip(cache_dir, seed=0, log=print):
+def ensure_tiny_clip(cache_dir, seed=0, settings=SETTINGS, log=print):
     """Path and sha256 of the pretrained tiny CLIP weights, pretraining them on first use."""
-    path = Path(cache_dir) / f"tiny-clip-{cache_key(seed)}.pt"
+    path = Path(cache_dir) / f"tiny-clip-{cache_key(seed, settings)}.pt"
     if not path.is_file():
         log(f"pretraining the tiny CLIP ({ARCH}, seed {seed}) on generated image-caption pairs ...")
-        model, accuracy = pretrain(seed, log=log)
+        model, accuracy = pretrain(seed, settings, log=log)
         log(f"tiny CLIP ready: still-image zero-shot accuracy {accuracy:.3f} (chance {1 / len(concepts()):.3f})")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
         torch.save(model.state_dict(), tmp)
         tmp.replace(path)
     return path, file_sha256(path)
+
+
+def weights_sha256(weights):
+    """A hash of the tensors in a weights file (the file's own bytes also depend on its name)."""
+    digest = hashlib.sha256()
+    for name, tensor in torch.load(weights, map_location="cpu", weights_only=True).items():
+        digest.update(name.encode() + b"\0" + tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def still_image_accuracy(weights):
+    """The still-image zero-shot accuracy of tiny CLIP weights (a pretraining's quality in one number)."""
+    model, _ = build_clip(ARCH)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return zero_shot_accuracy(model.eval(), get_tokenizer(ARCH), input_size=SETTINGS["input_size"])
