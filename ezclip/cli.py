@@ -162,15 +162,20 @@ def cmd_tables(args):
 
 
 def cmd_regression(args):
-    from ezclip.benchmark import resolve
-    from ezclip.regression import regression
+    from ezclip import regression
+    from ezclip.benchmark import ENV
     from ezclip.zoo import list_models
 
-    benchmark = resolve(cache=args.cache)
-    if not benchmark.is_mini:
-        raise SystemExit("ezclip-bench regression runs on the mini benchmark: unset EZCLIP_DATA_ROOT")
+    if os.environ.get(ENV["data_root"]):
+        raise SystemExit(f"ezclip-bench regression runs on the mini benchmark: unset {ENV['data_root']}")
     models = args.models.split(",") if args.models else list(list_models())
-    return 1 if regression(benchmark, models, update=args.update) else 0
+    if args.output:  # one spread run of --update: not compared
+        regression.spread_run(models, args.cache, args.output)
+    elif args.update:
+        regression.update(models, cache=args.cache)
+    else:
+        return 1 if regression.regression(models, cache=args.cache) else 0
+    return 0
 
 
 def cmd_plan(args):
@@ -319,8 +324,10 @@ def build_parser():
 
     regression = sub.add_parser("regression", help="reproduce the mini benchmark's golden results")
     regression.add_argument("--models", help="comma-separated model names (default: every registered model)")
-    regression.add_argument("--update", action="store_true", help="rewrite results/golden/mini.json from this run")
+    regression.add_argument("--update", action="store_true",
+                            help="rewrite results/golden/mini.json from this run and the spread runs (each a process)")
     regression.add_argument("--cache", help="cache for the mini benchmark and tiny CLIP (env EZCLIP_CACHE)")
+    regression.add_argument("--output", metavar="FILE", help="write this run's pretraining, results and fingerprint; no comparison")
     regression.set_defaults(func=cmd_regression)
 
     from ezclip import splits
