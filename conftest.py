@@ -2,9 +2,13 @@
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# the official split files, read-only beside the project (tests that need them skip without them)
+os.environ.setdefault(
+    "EZCLIP_SHARED_REFERENCE", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "reference")
+)
 
-import ezclip  # noqa: E402,F401
-from ezclip.numerics import pin_cpu_numerics  # noqa: E402
+import ezclip  # noqa: F401
+from ezclip.numerics import pin_cpu_numerics
 
 # the mini benchmark's numerics (one thread, AVX2 code paths), before any test computes anything
 pin_cpu_numerics()

@@ -9,6 +9,7 @@ the torch CPU threads. ``ezclip-bench profile`` gives the same forward with FLOP
 counts and the ratio to the CLIP tower; this suite is for tracking a forward's time across commits
 (``--benchmark-autosave`` / ``--benchmark-compare``).
 """
+
 import os
 
 import pytest
@@ -18,13 +19,13 @@ from ezclip.profiling import TOWER, ImageTower
 from ezclip.zoo import build_model, list_models
 
 FRAMES = int(os.environ.get("EZCLIP_BENCH_FRAMES", "8"))
-VITB16 = pytest.mark.skipif(not os.environ.get("EZCLIP_BENCH_VITB16"),
-                            reason="set EZCLIP_BENCH_VITB16=1 for the ViT-B/16 benchmarks")
-ARCHS = [pytest.param(("ezclip-tiny", 32), id="ezclip-tiny"),
-         pytest.param(("ViT-B-16", 224), id="ViT-B-16", marks=VITB16)]
-
-
-
+VITB16 = pytest.mark.skipif(
+    not os.environ.get("EZCLIP_BENCH_VITB16"), reason="set EZCLIP_BENCH_VITB16=1 for the ViT-B/16 benchmarks"
+)
+ARCHS = [
+    pytest.param(("ezclip-tiny", 32), id="ezclip-tiny"),
+    pytest.param(("ViT-B-16", 224), id="ViT-B-16", marks=VITB16),
+]
 
 
 def _run(benchmark, forward, x, arch):

@@ -4,6 +4,7 @@ Importing the package applies the stack fixes and registers every model, dataset
 metric and hook in mmaction2's registries, so an mmengine config only needs
 ``custom_imports = dict(imports=['ezclip'])``.
 """
+
 from ezclip import _compat
 
 _compat.apply()

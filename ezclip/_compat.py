@@ -5,6 +5,7 @@ torch/torchvision and a fixed mmaction2 pass through untouched. The breaks and w
 these are the smallest fixes are written up in docs/architecture.md ("Dependency stack").
 Must run before anything imports torchvision (open_clip and timm do).
 """
+
 import importlib.util
 import os
 import sys

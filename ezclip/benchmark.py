@@ -6,42 +6,27 @@ split lists and class CSVs under ``<splits>/<dataset>/`` (``ezclip-bench splits 
 description CSVs (its ``GPT_discription`` folder) under ``<descriptions>/``. The mini benchmark has
 the same layout, generated, with a tiny CLIP pretrained for it; every run on it says so.
 """
+
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ezclip import registry
+from ezclip.datasets import DATASETS, SSV2_REVERSAL_PAIRS
 from ezclip.errors import UnknownNameError
 
-DATASETS = {
-    "k400": dict(title="Kinetics-400", descriptions="Kinetic_400_gpt_Class_discription_new.csv", hflip=True),
-    "k600": dict(title="Kinetics-600", descriptions="kinetics_600_labels_exclusive_discription_new.csv", hflip=True),
-    "hmdb51": dict(title="HMDB-51", descriptions="HMDB_gpt_Class_discription_new.csv", hflip=True),
-    "ucf101": dict(title="UCF-101", descriptions="UCF_101_gpt_Class_discription_new.csv", hflip=True),
-    # SSv2 labels name directions ("from left to right"): a horizontal flip would change the class
-    "ssv2": dict(title="Something-Something v2", descriptions="Something_gpt_Class_discription_new.csv", hflip=False),
-}
-
-# Pairs of SSv2 classes that are time reversals of each other (facts of the label set), for the
-# order diagnostic.
-SSV2_REVERSAL_PAIRS = (
-    ("Pushing something from left to right", "Pushing something from right to left"),
-    ("Moving something up", "Moving something down"),
-    ("Moving something closer to something", "Moving something away from something"),
-    ("Opening something", "Closing something"),
-    ("Folding something", "Unfolding something"),
-    ("Putting something into something", "Taking something out of something"),
-    ("Lifting something up completely without letting it drop down", "Putting something on a surface"),
-    ("Turning the camera left while filming something", "Turning the camera right while filming something"),
-    ("Turning the camera upwards while filming something", "Turning the camera downwards while filming something"),
-    ("Approaching something with your camera", "Moving away from something with your camera"),
+ENV = dict(
+    data_root="EZCLIP_DATA_ROOT", splits="EZCLIP_SPLITS", descriptions="EZCLIP_DESCRIPTIONS", cache="EZCLIP_CACHE"
 )
-
-ENV = dict(data_root="EZCLIP_DATA_ROOT", splits="EZCLIP_SPLITS", descriptions="EZCLIP_DESCRIPTIONS",
-           cache="EZCLIP_CACHE")
 
 
 def default_cache():
     return Path(os.environ.get(ENV["cache"]) or Path.home() / ".cache" / "ezclip")
+
+
+def default_splits():
+    """Where imported splits are read and written: $EZCLIP_SPLITS, else <cache>/splits."""
+    return Path(os.environ.get(ENV["splits"]) or default_cache() / "splits")
 
 
 @dataclass
@@ -94,15 +79,16 @@ class Benchmark:
         if self.is_mini:
             info = json.loads((self.splits_root.parent / "mini.json").read_text())
             return f"mini v{info['version']} ({self.splits_root.parent.name})"
-        manifest = Path(__file__).resolve().parents[1] / "splits" / f"{dataset}.json"
+        manifest = registry.SPLITS / f"{dataset}.json"
         return f"splits/{dataset}.json v{json.loads(manifest.read_text())['version']}" if manifest.is_file() else None
 
     def hflip(self, dataset):
         return DATASETS[dataset]["hflip"] and not self.is_mini  # mini classes name directions too
 
 
-def resolve(data_root=None, splits=None, descriptions=None, cache=None, tiny_clip_settings=None, tiny_clip=None,
-            log=print):
+def resolve(
+    data_root=None, splits=None, descriptions=None, cache=None, tiny_clip_settings=None, tiny_clip=None, log=print
+):
     """The benchmark for these settings (arguments first, then environment variables); with no data
     root anywhere, the mini benchmark, generated (and its tiny CLIP pretrained) on first use, with the
     process's CPU numerics pinned (``ezclip.numerics``) so that its numbers are the same on every
@@ -111,10 +97,11 @@ def resolve(data_root=None, splits=None, descriptions=None, cache=None, tiny_cli
     data_root = data_root or os.environ.get(ENV["data_root"])
     descriptions = descriptions or os.environ.get(ENV["descriptions"])
     if data_root:
-        splits = Path(splits or os.environ.get(ENV["splits"]) or default_cache() / "splits")
+        splits = Path(splits) if splits else default_splits()
         pairs = {"ssv2": [list(p) for p in SSV2_REVERSAL_PAIRS]}
-        return Benchmark("full", Path(data_root), splits, Path(descriptions) if descriptions else None,
-                         reversal_pairs=pairs)
+        return Benchmark(
+            "full", Path(data_root), splits, Path(descriptions) if descriptions else None, reversal_pairs=pairs
+        )
     import json
 
     from ezclip.mini.generate import NUM_FRAMES, ensure_mini
@@ -124,8 +111,10 @@ def resolve(data_root=None, splits=None, descriptions=None, cache=None, tiny_cli
 
     numerics = pin_cpu_numerics()
     cache = Path(cache) if cache else default_cache()
-    log("No data root configured (--data-root or EZCLIP_DATA_ROOT): running the embedded mini benchmark "
-        "(generated videos, tiny CLIP).")
+    log(
+        "No data root configured (--data-root or EZCLIP_DATA_ROOT): running the embedded mini benchmark "
+        "(generated videos, tiny CLIP)."
+    )
     root = ensure_mini(cache, log=log)
     settings = dict(SETTINGS, **(tiny_clip_settings or {}))
     if tiny_clip is not None:
@@ -135,6 +124,14 @@ def resolve(data_root=None, splits=None, descriptions=None, cache=None, tiny_cli
     info = json.loads((root / "mini.json").read_text())
     pairs = {d: v["reversal_pairs"] for d, v in info["datasets"].items() if "reversal_pairs" in v}
     fingerprint = dict(world=info["content"], tiny_clip=sha256, numerics=numerics)
-    return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
-                     clip=dict(arch=ARCH, pretrained=str(weights), sha256=sha256), num_frames=NUM_FRAMES,
-                     input_size=settings["input_size"], reversal_pairs=pairs, fingerprint=fingerprint)
+    return Benchmark(
+        "mini",
+        root / "videos",
+        root / "splits",
+        root / "descriptions",
+        clip=dict(arch=ARCH, pretrained=str(weights), sha256=sha256),
+        num_frames=NUM_FRAMES,
+        input_size=settings["input_size"],
+        reversal_pairs=pairs,
+        fingerprint=fingerprint,
+    )

@@ -1,4 +1,5 @@
 """``ezclip-bench``: the harness's command line."""
+
 import argparse
 import os
 import sys
@@ -15,13 +16,22 @@ def cmd_ls(args):
         for name, path in list_models(ablations=True).items():
             cfg = load_model_config(name)
             ablation = cfg.get("ablation")
-            rows.append([name, cfg.model.type, cfg.model.clip.arch, cfg.model.get("num_frames", ""),
-                         f"{ablation['of']}: {ablation['change']}" if ablation else "", str(path)])
+            rows.append(
+                [
+                    name,
+                    cfg.model.type,
+                    cfg.model.clip.arch,
+                    cfg.model.get("num_frames", ""),
+                    f"{ablation['of']}: {ablation['change']}" if ablation else "",
+                    str(path),
+                ]
+            )
         print(tabulate(rows, headers=["model", "class", "arch", "frames", "ablation of", "config"]))
 
 
 def cmd_profile(args):
     from ezclip import profiling
+    from ezclip.models import count_parameters
     from ezclip.zoo import build_model, list_models
 
     names = args.models.split(",") if args.models else list(list_models())
@@ -29,25 +39,52 @@ def cmd_profile(args):
         rows = []
         for name in names:
             model = build_model(name, arch=args.arch, frames=args.frames, pretrained=None)
-            total, trainable = profiling.count_parameters(model)
+            total, trainable = count_parameters(model)
             rows.append([name, model.arch, model.num_frames, f"{total:,}", f"{trainable:,}"])
             del model
-        print(tabulate(rows, headers=["model", "arch", "frames", "params total", "params trainable"],
-                       colalign=("left", "left", "right", "right", "right")))
+        print(
+            tabulate(
+                rows,
+                headers=["model", "arch", "frames", "params total", "params trainable"],
+                colalign=("left", "left", "right", "right", "right"),
+            )
+        )
         return
 
-    rows = profiling.profile(names, arch=args.arch, frames=args.frames, input_size=args.input_size,
-                             classes=args.classes, throughput=not args.no_throughput, batch=args.batch,
-                             iters=args.iters, warmup=args.warmup, device=args.device, dtype=args.dtype,
-                             threads=args.threads, reference=profiling.load_reference(args.reference))
+    rows = profiling.profile(
+        names,
+        arch=args.arch,
+        frames=args.frames,
+        input_size=args.input_size,
+        classes=args.classes,
+        throughput=not args.no_throughput,
+        batch=args.batch,
+        iters=args.iters,
+        warmup=args.warmup,
+        device=args.device,
+        dtype=args.dtype,
+        threads=args.threads,
+        reference=profiling.load_reference(args.reference),
+    )
 
     def num(value, fmt):
         if value is None:
             return ""
         return format(value, fmt) if abs(value) >= 1 or fmt.endswith("d") else format(value, ".3g")
 
-    headers = ["model", "arch", "frames", "params total", "params trainable", "GMAC/view", "GFLOPs/view",
-               "x tower", "text GMAC/prompt", f"class side GMAC (K={args.classes})", "reported GFLOPs"]
+    headers = [
+        "model",
+        "arch",
+        "frames",
+        "params total",
+        "params trainable",
+        "GMAC/view",
+        "GFLOPs/view",
+        "x tower",
+        "text GMAC/prompt",
+        f"class side GMAC (K={args.classes})",
+        "reported GFLOPs",
+    ]
     if not args.no_throughput:
         headers += ["ms/video (b1)", f"videos/s (b{args.batch})", "frames/s", "x tower speed", "speed/FLOPs"]
     table, notes = [], []
@@ -55,48 +92,80 @@ def cmd_profile(args):
         reported = ""
         if "reported_gflops" in row:
             reported = f"{row['reported_gflops']:g} @{row['reported_frames']}f [{row['reported_confidence']}]"
-        line = [row["model"], row["arch"], row["frames"], f"{row['params_total']:,}", f"{row['params_trainable']:,}",
-                num(row.get("vision_gmac"), ".2f"), num(row.get("vision_gflops"), ".2f"),
-                num(row.get("vision_gmac_ratio_vs_tower"), ".3f"), num(row.get("text_per_prompt_gmac"), ".2f"),
-                num(row.get("class_side_per_video_gmac"), ".3f"), reported]
+        line = [
+            row["model"],
+            row["arch"],
+            row["frames"],
+            f"{row['params_total']:,}",
+            f"{row['params_trainable']:,}",
+            num(row.get("vision_gmac"), ".2f"),
+            num(row.get("vision_gflops"), ".2f"),
+            num(row.get("vision_gmac_ratio_vs_tower"), ".3f"),
+            num(row.get("text_per_prompt_gmac"), ".2f"),
+            num(row.get("class_side_per_video_gmac"), ".3f"),
+            reported,
+        ]
         if not args.no_throughput:
-            line += [num(row.get("latency_ms"), ".1f"), num(row.get("videos_per_s"), ".2f"),
-                     num(row.get("frames_per_s"), ".1f"), num(row.get("throughput_ratio_vs_tower"), ".3f"),
-                     num(row.get("speed_vs_flops"), ".3f")]
+            line += [
+                num(row.get("latency_ms"), ".1f"),
+                num(row.get("videos_per_s"), ".2f"),
+                num(row.get("frames_per_s"), ".1f"),
+                num(row.get("throughput_ratio_vs_tower"), ".3f"),
+                num(row.get("speed_vs_flops"), ".3f"),
+            ]
         table.append(line)
         if row["model"] == profiling.TOWER and "vision_gmac_analytic" in row:
-            notes.append(f"{row['model']} ({row['arch']}, {row['frames']}f): {row['vision_gmac_per_frame']:.3f} "
-                         f"GMAC/frame; analytic {row['vision_gmac_analytic']:.2f} GMAC, counted "
-                         f"{row['vision_vs_analytic']:+.2%} (LayerNorm)")
+            notes.append(
+                f"{row['model']} ({row['arch']}, {row['frames']}f): {row['vision_gmac_per_frame']:.3f} "
+                f"GMAC/frame; analytic {row['vision_gmac_analytic']:.2f} GMAC, counted "
+                f"{row['vision_vs_analytic']:+.2%} (LayerNorm)"
+            )
         if row.get("reference_note"):
             source = row.get("reported_source", "")
-            notes.append(f"{row['model']}: reported {row['reported_gflops']:g} GFLOPs at {row['reported_frames']}f "
-                         f"({source}, as reported) vs measured {row['vision_gmac']:.1f} GMAC at {row['frames']}f: "
-                         f"{row['reference_note']}")
+            notes.append(
+                f"{row['model']}: reported {row['reported_gflops']:g} GFLOPs at {row['reported_frames']}f "
+                f"({source}, as reported) vs measured {row['vision_gmac']:.1f} GMAC at {row['frames']}f: "
+                f"{row['reference_note']}"
+            )
         if row.get("uncounted_ops"):
             notes.append(f"{row['model']}: operators left uncounted: {row['uncounted_ops']}")
-    print(tabulate(table, headers=headers, disable_numparse=True,
-                   colalign=("left", "left") + ("right",) * (len(headers) - 2)))
+    print(
+        tabulate(
+            table, headers=headers, disable_numparse=True, colalign=("left", "left") + ("right",) * (len(headers) - 2)
+        )
+    )
     first = rows[0] if rows else {}
-    conv = "GMAC = fvcore count (1 multiply-add = 1 FLOP, the papers' 'GFLOPs'); GFLOPs = 2 x GMAC; " \
-           "vision = extract_feat on one view; class side = per-video cost of scoring K cached class texts"
+    conv = (
+        "GMAC = fvcore count (1 multiply-add = 1 FLOP, the papers' 'GFLOPs'); GFLOPs = 2 x GMAC; "
+        "vision = extract_feat on one view; class side = per-video cost of scoring K cached class texts"
+    )
     print(f"\n{conv}")
     if not args.no_throughput and first:
         env = profiling.environment(args.device)
-        print(f"throughput: {first.get('device')} ({env['device_name']}, {first.get('threads')} of "
-              f"{env['cpu_count']} cores as torch threads, 1-min load {first.get('load_average_1min', 0):.1f} "
-              f"at the start), "
-              f"{first.get('dtype')}, no_grad, eval, warm-up {first.get('warmup')}, "
-              f"{first.get('iters')} timed forwards, median; text features precomputed; x tower speed = "
-              f"throughput over that of {profiling.TOWER}, timed in alternation with it in this run (median "
-              f"of per-pair ratios); speed/FLOPs = x tower speed times the model's per-video GMAC over the "
-              f"tower's (1 = as fast as its FLOPs say)")
+        print(
+            f"throughput: {first.get('device')} ({env['device_name']}, {first.get('threads')} of "
+            f"{env['cpu_count']} cores as torch threads, 1-min load {first.get('load_average_1min', 0):.1f} "
+            f"at the start), "
+            f"{first.get('dtype')}, no_grad, eval, warm-up {first.get('warmup')}, "
+            f"{first.get('iters')} timed forwards, median; text features precomputed; x tower speed = "
+            f"throughput over that of {profiling.TOWER}, timed in alternation with it in this run (median "
+            f"of per-pair ratios); speed/FLOPs = x tower speed times the model's per-video GMAC over the "
+            f"tower's (1 = as fast as its FLOPs say)"
+        )
         busy = first.get("load_average_1min", 0) - (env["cpu_count"] or 1)
         if first.get("device") == "cpu" and busy > -1:
-            advice = "" if first.get("threads") == 1 else ("; with more than one thread models with many small "
-                                                         "operators lose more than their FLOPs say: use --threads 1")
-            notes.append(f"the CPU was busy (1-min load {first['load_average_1min']:.1f} on {env['cpu_count']} "
-                         f"cores): absolute timings are slowed{advice}")
+            advice = (
+                ""
+                if first.get("threads") == 1
+                else (
+                    "; with more than one thread models with many small "
+                    "operators lose more than their FLOPs say: use --threads 1"
+                )
+            )
+            notes.append(
+                f"the CPU was busy (1-min load {first['load_average_1min']:.1f} on {env['cpu_count']} "
+                f"cores): absolute timings are slowed{advice}"
+            )
     for note in notes:
         print(f"- {note}")
     if args.json:
@@ -115,8 +184,9 @@ def cmd_convert(args):
     if args.model == "ezclip":
         converted = EZCLIP.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint))
     elif args.model == "actionclip":
-        converted = ActionCLIP.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint),
-                                                        checkpoint.get("fusion_model_state_dict"))
+        converted = ActionCLIP.from_official_state_dict(
+            checkpoint.get("model_state_dict", checkpoint), checkpoint.get("fusion_model_state_dict")
+        )
     elif args.model == "xclip":
         converted = XCLIP.from_official_state_dict(checkpoint.get("model", checkpoint))
     else:
@@ -137,11 +207,26 @@ def cmd_run(args):
     protocol = load_protocol(args.protocol, args.variant)
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
     models = args.models.split(",") if args.models else list(list_models())
-    print(benchmark.title(f"{protocol.title} (protocol {args.protocol} v{protocol.version}"
-                          f"{', variant ' + args.variant if args.variant else ''}): {', '.join(models)}"))
-    run_protocol(protocol, models, benchmark, args.results, args.work_dir, subset=args.subset,
-                 on_error=args.on_error, recipe_kind=args.recipe, seed=args.seed,
-                 stages=args.stage.split(",") if args.stage else None, force=args.force, precision=args.precision)
+    print(
+        benchmark.title(
+            f"{protocol.title} (protocol {args.protocol} v{protocol.version}"
+            f"{', variant ' + args.variant if args.variant else ''}): {', '.join(models)}"
+        )
+    )
+    run_protocol(
+        protocol,
+        models,
+        benchmark,
+        args.results,
+        args.work_dir,
+        subset=args.subset,
+        on_error=args.on_error,
+        recipe_kind=args.recipe,
+        seed=args.seed,
+        stages=args.stage.split(",") if args.stage else None,
+        force=args.force,
+        precision=args.precision,
+    )
     if benchmark.is_mini:  # the models' cost as the mini runs them, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
 
@@ -154,9 +239,9 @@ def cmd_tables(args):
     from ezclip.tables import write_tables
 
     written, built = write_tables(args.results, args.out)
-    for bench, tables in built.items():
-        for name, table in tables.items():
-            if args.print:
+    if args.print:
+        for tables in built.values():
+            for table in tables.values():
                 print(table.markdown())
     print(f"wrote {len(written)} files under {args.out or args.results + '/tables'}")
 
@@ -187,20 +272,35 @@ def cmd_plan(args):
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
     models = args.models.split(",") if args.models else list(list_models())
     jobs = plan_jobs(protocol, models, benchmark, args.results, args.subset)
-    print(tabulate([[j["model"], j["stage"], "done" if j["done"] else "pending"] for j in jobs],
-                   headers=["model", "stage", "status"]))
+    print(
+        tabulate(
+            [[j["model"], j["stage"], "done" if j["done"] else "pending"] for j in jobs],
+            headers=["model", "stage", "status"],
+        )
+    )
     pending = [j for j in jobs if not j["done"]]
     print(f"{len(pending)} of {len(jobs)} jobs pending")
-    extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("data_root", args.data_root), ("splits", args.splits),
-                    ("descriptions", args.descriptions), ("subset", args.subset)) if v)
+    extra = "".join(
+        f" --{k.replace('_', '-')} {v}"
+        for k, v in (
+            ("data_root", args.data_root),
+            ("splits", args.splits),
+            ("descriptions", args.descriptions),
+            ("subset", args.subset),
+        )
+        if v
+    )
     if args.slurm and pending:
         with open(args.slurm, "w") as f:
             f.write(slurm_script(args.protocol, args.variant, pending, extra))
         print(f"wrote {args.slurm}: sbatch it to run {len(pending)} array tasks")
     if args.jobs:
         with open(args.jobs, "w") as f:
-            f.writelines(f"ezclip-bench run {args.protocol}{' --variant ' + args.variant if args.variant else ''} "
-                         f"--models {j['model']} --stage {j['stage']}{extra}\n" for j in pending)
+            f.writelines(
+                f"ezclip-bench run {args.protocol}{' --variant ' + args.variant if args.variant else ''} "
+                f"--models {j['model']} --stage {j['stage']}{extra}\n"
+                for j in pending
+            )
 
 
 def cmd_data(args):
@@ -209,9 +309,22 @@ def cmd_data(args):
 
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
     rows = check_data(benchmark, args.datasets.split(",") if args.datasets else None, probe=not args.no_probe)
-    print(tabulate([[r["dataset"], r["list"], r["listed"], r["found"], "–" if r["decodable"] is None else r["decodable"],
-                     ", ".join(r["missing"] + r["undecodable"])] for r in rows],
-                   headers=["dataset", "list", "listed", "found", "decodable", "missing or undecodable (first)"]))
+    print(
+        tabulate(
+            [
+                [
+                    r["dataset"],
+                    r["list"],
+                    r["listed"],
+                    r["found"],
+                    "–" if r["decodable"] is None else r["decodable"],
+                    ", ".join(r["missing"] + r["undecodable"]),
+                ]
+                for r in rows
+            ],
+            headers=["dataset", "list", "listed", "found", "decodable", "missing or undecodable (first)"],
+        )
+    )
     return 1 if any(r["found"] < r["listed"] or (r["decodable"] or r["found"]) < r["found"] for r in rows) else 0
 
 
@@ -220,13 +333,19 @@ def cmd_predict(args):
 
     pretrained = None if args.pretrained == "none" else args.pretrained
     ranked = predict(args.video, args.labels.split(","), args.model, args.checkpoint, args.arch, pretrained)
-    print(tabulate([[i + 1, label, f"{p:.3f}"] for i, (label, p) in enumerate(ranked)],
-                   headers=["rank", "label", "probability"]))
+    print(
+        tabulate(
+            [[i + 1, label, f"{p:.3f}"] for i, (label, p) in enumerate(ranked)],
+            headers=["rank", "label", "probability"],
+        )
+    )
 
 
 def add_run_arguments(parser):
-    parser.add_argument("--data-root", help="real videos: <root>/<dataset>/... (env EZCLIP_DATA_ROOT); "
-                                            "without one, the embedded mini benchmark runs")
+    parser.add_argument(
+        "--data-root",
+        help="real videos: <root>/<dataset>/... (env EZCLIP_DATA_ROOT); without one, the embedded mini benchmark runs",
+    )
     parser.add_argument("--splits", help="imported split lists (env EZCLIP_SPLITS)")
     parser.add_argument("--descriptions", help="EZ-CLIP's GPT_discription folder (env EZCLIP_DESCRIPTIONS)")
     parser.add_argument("--cache", help="cache for the mini benchmark and tiny CLIP (env EZCLIP_CACHE)")
@@ -244,23 +363,36 @@ def build_parser():
     profile.add_argument("--models", help="comma-separated model names (default: all registered)")
     profile.add_argument("--arch", help="override the CLIP architecture, e.g. ViT-B-16, ViT-L-14, ezclip-tiny")
     profile.add_argument("--frames", type=int, help="override the number of frames")
-    profile.add_argument("--input-size", type=int,
-                         help="input side in pixels (default: the architecture's own; it must match it)")
+    profile.add_argument(
+        "--input-size", type=int, help="input side in pixels (default: the architecture's own; it must match it)"
+    )
     profile.add_argument("--params-only", action="store_true", help="count parameters only")
     profile.add_argument("--no-throughput", action="store_true", help="parameters and FLOPs, no timing")
-    profile.add_argument("--classes", type=int, default=400,
-                         help="K classes scored per video (class-side FLOPs and timed step; default 400)")
+    profile.add_argument(
+        "--classes",
+        type=int,
+        default=400,
+        help="K classes scored per video (class-side FLOPs and timed step; default 400)",
+    )
     profile.add_argument("--batch", type=int, default=8, help="batch of the throughput measurement (default 8)")
     profile.add_argument("--iters", type=int, help="timed forwards (default 6 on CPU, 30 on CUDA)")
     profile.add_argument("--warmup", type=int, help="untimed forwards first (default 1 on CPU, 50 on CUDA)")
     profile.add_argument("--device", default="cpu", help="torch device for the timing (default cpu)")
-    profile.add_argument("--threads", type=int,
-                         help="torch CPU threads (default 1 on CPU: reproducible on a shared machine, where "
-                              "per-operator OpenMP stalls swamp the comparison; 0: torch's default, all cores)")
-    profile.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"],
-                         help="fp32, or fp16/bf16 autocast, for the timing (default fp32)")
-    profile.add_argument("--reference",
-                         help="reported numbers to compare with (default results/reference/efficiency.json)")
+    profile.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default 1 on CPU: reproducible on a shared machine, where "
+        "per-operator OpenMP stalls swamp the comparison; 0: torch's default, all cores)",
+    )
+    profile.add_argument(
+        "--dtype",
+        default="fp32",
+        choices=["fp32", "fp16", "bf16"],
+        help="fp32, or fp16/bf16 autocast, for the timing (default fp32)",
+    )
+    profile.add_argument(
+        "--reference", help="reported numbers to compare with (default ezclip/registry/reference/efficiency.json)"
+    )
     profile.add_argument("--json", metavar="OUT", help="also write the rows and the environment to this JSON file")
     profile.set_defaults(func=cmd_profile)
 
@@ -271,22 +403,34 @@ def build_parser():
     convert.set_defaults(func=cmd_convert)
 
     run = sub.add_parser("run", help="run a protocol for models, write records and tables")
-    run.add_argument("protocol", help="zeroshot, base2novel, fewshot (benchmarks/protocols)")
+    run.add_argument("protocol", help="zeroshot, base2novel, fewshot (ezclip/registry/protocols)")
     run.add_argument("--models", help="comma-separated model names (default: every registered model)")
     run.add_argument("--variant", help="a variant the protocol defines, e.g. zeroshot's ezclip_repo")
     add_run_arguments(run)
     run.add_argument("--results", default="results", help="where records and tables go")
     run.add_argument("--work-dir", default="work_dirs", help="checkpoints and logs")
     run.add_argument("--subset", type=int, help="the first N videos of each class of every list (regression)")
-    run.add_argument("--on-error", choices=["raise", "skip"], default="raise",
-                     help="a missing or undecodable video: stop with its name, or skip it (counted, recorded)")
-    run.add_argument("--recipe", choices=["native", "common"], default="native",
-                     help="each model's own recipe, or the harness's common one (8 frames, 1 view, CLIP norm)")
+    run.add_argument(
+        "--on-error",
+        choices=["raise", "skip"],
+        default="raise",
+        help="a missing or undecodable video: stop with its name, or skip it (counted, recorded)",
+    )
+    run.add_argument(
+        "--recipe",
+        choices=["native", "common"],
+        default="native",
+        help="each model's own recipe, or the harness's common one (8 frames, 1 view, CLIP norm)",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--stage", help="comma-separated stage names of the protocol (default: all); see `plan`")
     run.add_argument("--force", action="store_true", help="re-run stages whose records already exist")
-    run.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
-                     help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); recorded")
+    run.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "bf16"],
+        default="fp32",
+        help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); recorded",
+    )
     run.set_defaults(func=cmd_run)
 
     plan = sub.add_parser("plan", help="list a protocol's jobs; emit a Slurm array script of the pending ones")
@@ -324,10 +468,15 @@ def build_parser():
 
     regression = sub.add_parser("regression", help="reproduce the mini benchmark's golden results")
     regression.add_argument("--models", help="comma-separated model names (default: every registered model)")
-    regression.add_argument("--update", action="store_true",
-                            help="rewrite results/golden/mini.json from this run and the spread runs (each a process)")
+    regression.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite ezclip/registry/golden/mini.json from this run and the spread runs (each a process)",
+    )
     regression.add_argument("--cache", help="cache for the mini benchmark and tiny CLIP (env EZCLIP_CACHE)")
-    regression.add_argument("--output", metavar="FILE", help="write this run's pretraining, results and fingerprint; no comparison")
+    regression.add_argument(
+        "--output", metavar="FILE", help="write this run's pretraining, results and fingerprint; no comparison"
+    )
     regression.set_defaults(func=cmd_regression)
 
     from ezclip import splits

@@ -1,5 +1,6 @@
 """mmengine Runner configs for the harness's jobs: one place that turns a model and data lists into
 what the Runner needs, so training and evaluation always take the same path."""
+
 import copy
 import os
 
@@ -14,24 +15,61 @@ DEFAULT_OPTIMIZER = dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, wei
 
 def data_split(ann_file, class_file, data_root="", description_file=None, on_error="raise", subset=None):
     """The dataset part of a loader: a list file and its class CSV (and descriptions)."""
-    return dict(type="VideoListDataset", ann_file=str(ann_file), class_file=str(class_file),
-                data_prefix=dict(video=str(data_root)), on_error=on_error, subset=subset,
-                description_file=str(description_file) if description_file else None)
+    return dict(
+        type="VideoListDataset",
+        ann_file=str(ann_file),
+        class_file=str(class_file),
+        data_prefix=dict(video=str(data_root)),
+        on_error=on_error,
+        subset=subset,
+        description_file=str(description_file) if description_file else None,
+    )
 
 
 def loader(dataset, pipeline, batch_size, train, num_workers=0):
     # evaluation: no shuffling and no padding, so every listed video is seen exactly once
-    sampler = dict(type="DefaultSampler", shuffle=True) if train else dict(type="DefaultSampler", shuffle=False,
-                                                                           round_up=False)
-    return dict(batch_size=batch_size, num_workers=num_workers, persistent_workers=num_workers > 0,
-                sampler=sampler, drop_last=False, dataset=dict(dataset, pipeline=pipeline, test_mode=not train))
+    sampler = (
+        dict(type="DefaultSampler", shuffle=True)
+        if train
+        else dict(type="DefaultSampler", shuffle=False, round_up=False)
+    )
+    return dict(
+        batch_size=batch_size,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        sampler=sampler,
+        drop_last=False,
+        dataset=dict(dataset, pipeline=pipeline, test_mode=not train),
+    )
 
 
-def runner_config(model, work_dir, train=None, val=None, test=None, input_size=224, test_crops=1, flip=True,
-                  batch_size=8, eval_batch_size=None, num_workers=0, max_epochs=1, max_iters=None,
-                  optimizer=DEFAULT_OPTIMIZER, paramwise_cfg=None, optim_constructor=None, warmup_epochs=0, seed=0,
-                  log_interval=10, log_level="WARNING", reversal_pairs=(), checkpoint=False, checkpoint_interval=1,
-                  resume=False, precision="fp32"):
+def runner_config(
+    model,
+    work_dir,
+    train=None,
+    val=None,
+    test=None,
+    input_size=224,
+    test_crops=1,
+    flip=True,
+    batch_size=8,
+    eval_batch_size=None,
+    num_workers=0,
+    max_epochs=1,
+    max_iters=None,
+    optimizer=DEFAULT_OPTIMIZER,
+    paramwise_cfg=None,
+    optim_constructor=None,
+    warmup_epochs=0,
+    seed=0,
+    log_interval=10,
+    log_level="WARNING",
+    reversal_pairs=(),
+    checkpoint=False,
+    checkpoint_interval=1,
+    resume=False,
+    precision="fp32",
+):
     """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None.
 
     ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
@@ -54,7 +92,8 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
             logger=dict(type="LoggerHook", interval=log_interval),
             param_scheduler=dict(type="ParamSchedulerHook"),
             checkpoint=dict(type="CheckpointHook", interval=checkpoint_interval, save_last=True, max_keep_ckpts=1)
-            if checkpoint else None,
+            if checkpoint
+            else None,
             sampler_seed=dict(type="DistSamplerSeedHook"),
         ),
         custom_hooks=[dict(type="ClassTextHook"), dict(type="EpochSeedHook", seed=seed)],
@@ -64,27 +103,41 @@ def runner_config(model, work_dir, train=None, val=None, test=None, input_size=2
         launcher="none",
     )
     if train is not None:
-        cfg["train_dataloader"] = loader(train, train_pipeline(frames, input_size, flip=flip), batch_size, True,
-                                         num_workers)
+        cfg["train_dataloader"] = loader(
+            train, train_pipeline(frames, input_size, flip=flip), batch_size, True, num_workers
+        )
         if max_iters is not None:
-            cfg["train_cfg"] = dict(type="IterBasedTrainLoop", max_iters=max_iters,
-                                    val_interval=max_iters if val is not None else max_iters + 1)
+            cfg["train_cfg"] = dict(
+                type="IterBasedTrainLoop",
+                max_iters=max_iters,
+                val_interval=max_iters if val is not None else max_iters + 1,
+            )
         else:
-            cfg["train_cfg"] = dict(type="EpochBasedTrainLoop", max_epochs=max_epochs,
-                                    val_interval=max_epochs if val is not None else max_epochs + 1)
-        cfg["optim_wrapper"] = dict(optimizer=dict(optimizer),
-                                    **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}),
-                                    **({"constructor": optim_constructor} if optim_constructor else {}))
+            cfg["train_cfg"] = dict(
+                type="EpochBasedTrainLoop",
+                max_epochs=max_epochs,
+                val_interval=max_epochs if val is not None else max_epochs + 1,
+            )
+        cfg["optim_wrapper"] = dict(
+            optimizer=dict(optimizer),
+            **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}),
+            **({"constructor": optim_constructor} if optim_constructor else {}),
+        )
         if precision != "fp32":
             if not torch.cuda.is_available():
-                raise ValueError(f"{precision} mixed-precision training needs a GPU (mmengine's AmpOptimWrapper); "
-                                 "train in fp32 on a CPU")
-            cfg["optim_wrapper"].update(type="AmpOptimWrapper", dtype={"fp16": "float16", "bf16": "bfloat16"}[precision])
+                raise ValueError(
+                    f"{precision} mixed-precision training needs a GPU (mmengine's AmpOptimWrapper); "
+                    "train in fp32 on a CPU"
+                )
+            cfg["optim_wrapper"].update(
+                type="AmpOptimWrapper", dtype={"fp16": "float16", "bf16": "bfloat16"}[precision]
+            )
         cfg["param_scheduler"] = _schedule(max_epochs, warmup_epochs) if max_iters is None else []
     for name, split in (("val", val), ("test", test)):
         if split is not None:
-            cfg[f"{name}_dataloader"] = loader(split, eval_pipeline(frames, input_size, crops=test_crops),
-                                               eval_batch_size, False, num_workers)
+            cfg[f"{name}_dataloader"] = loader(
+                split, eval_pipeline(frames, input_size, crops=test_crops), eval_batch_size, False, num_workers
+            )
             cfg[f"{name}_evaluator"] = dict(type="VideoAccMetric", reversal_pairs=[list(p) for p in reversal_pairs])
             cfg[f"{name}_cfg"] = dict(type=f"{name.capitalize()}Loop", fp16=precision != "fp32")
     return cfg
@@ -120,8 +173,7 @@ def make_runner(cfg):
     if init_distributed() and "train_dataloader" in cfg:
         cfg = dict(cfg, launcher="pytorch")
         if not torch.cuda.is_available():  # DDP on CPU takes no device ids
-            cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None,
-                                            broadcast_buffers=False)
+            cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
     if isinstance(cfg["model"], dict):
         return Runner.from_cfg(Config(cfg))
     kwargs = {k: v for k, v in cfg.items() if k != "custom_imports"}
@@ -132,9 +184,26 @@ def _schedule(max_epochs, warmup_epochs):
     """Linear warm-up from (almost) 0, then cosine to 0, stepped per iteration (EZ-CLIP/ActionCLIP's shape)."""
     steps = []
     if warmup_epochs:
-        steps.append(dict(type="LinearLR", start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-                          convert_to_iter_based=True))
+        steps.append(
+            dict(
+                type="LinearLR",
+                start_factor=1e-3,
+                by_epoch=True,
+                begin=0,
+                end=warmup_epochs,
+                convert_to_iter_based=True,
+            )
+        )
     if max_epochs > warmup_epochs:
-        steps.append(dict(type="CosineAnnealingLR", eta_min=0.0, by_epoch=True, begin=warmup_epochs,
-                          end=max_epochs, T_max=max_epochs - warmup_epochs, convert_to_iter_based=True))
+        steps.append(
+            dict(
+                type="CosineAnnealingLR",
+                eta_min=0.0,
+                by_epoch=True,
+                begin=warmup_epochs,
+                end=max_epochs,
+                T_max=max_epochs - warmup_epochs,
+                convert_to_iter_based=True,
+            )
+        )
     return steps

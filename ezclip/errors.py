@@ -1,4 +1,5 @@
 """The project's errors: each names the file (and line) or the thing the user asked for."""
+
 import difflib
 
 

@@ -3,6 +3,7 @@
 Data flows one way: model config (zoo) and protocol config -> mmengine Runner -> result record
 (``records``) -> tables, which read nothing but records.
 """
+
 import copy
 import shlex
 import time
@@ -12,23 +13,29 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.runner import set_random_seed
 
-from ezclip import records
+from ezclip import records, registry
 from ezclip.data.lists import read_class_csv
 from ezclip.engine import DEFAULT_OPTIMIZER, data_split, eval_dtype, make_runner, runner_config, world_size
 from ezclip.errors import UnknownNameError
-from ezclip.profiling import count_parameters
+from ezclip.models import count_parameters
 from ezclip.zoo import load_model_config
 
-PROTOCOL_DIR = records.REPO_ROOT / "benchmarks" / "protocols"
-RECORD_SCHEMA = 1
+PROTOCOL_DIR = registry.PROTOCOLS
 
 # The mini benchmark's common recipe; a model config's `mini = dict(...)` overrides parts of it.
 # A recipe's `model` entries override the model config, its `protocols` and `datasets` entries the
 # recipe in that protocol and when training on that dataset (see stage_recipe); an `optimizer` entry
 # changes only the keys it names. The SSv2 role trains longer: its sets are small (12-96 clips) and
 # time order is learnt only after a few hundred steps; a checkpoint (to resume from) every 10 epochs.
-MINI_RECIPE = dict(epochs=4, batch_size=16, eval_batch_size=32, optimizer=DEFAULT_OPTIMIZER, warmup_epochs=0,
-                   test_crops=1, datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)))
+MINI_RECIPE = dict(
+    epochs=4,
+    batch_size=16,
+    eval_batch_size=32,
+    optimizer=DEFAULT_OPTIMIZER,
+    warmup_epochs=0,
+    test_crops=1,
+    datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)),
+)
 
 
 def list_protocols():
@@ -50,7 +57,7 @@ def load_protocol(name, variant=None):
 
 
 def protocol_id(protocol):
-    return protocol.name + (f"+{protocol.variant}" if protocol.variant else "")
+    return records.protocol_id(protocol.name, protocol.variant)
 
 
 def model_setup(name, benchmark, recipe_kind="native"):
@@ -103,13 +110,28 @@ def select_stages(protocol, names=None):
 
 
 def stage_done(results_dir, benchmark, protocol, model_name, stage, subset):
-    paths = [record_path(Path(results_dir), benchmark, protocol, model_name, stage["name"], ev, subset)
-             for ev in stage["evaluate"]]
-    return all(p.is_file() and records.read_json(p).get("status") == "ok" for p in paths)
+    paths = [
+        record_path(Path(results_dir), benchmark, protocol, model_name, stage["name"], ev, subset)
+        for ev in stage["evaluate"]
+    ]
+    return all(p.is_file() and records.read_record(p)["status"] == "ok" for p in paths)
 
 
-def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset=None, on_error="raise",
-                 recipe_kind="native", seed=0, stages=None, force=False, precision="fp32", log=print):
+def run_protocol(
+    protocol,
+    model_names,
+    benchmark,
+    results_dir,
+    work_dir,
+    subset=None,
+    on_error="raise",
+    recipe_kind="native",
+    seed=0,
+    stages=None,
+    force=False,
+    precision="fp32",
+    log=print,
+):
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
 
     A stage whose records all exist (status ok) is skipped unless ``force``, so an interrupted sweep
@@ -121,40 +143,91 @@ def run_protocol(protocol, model_names, benchmark, results_dir, work_dir, subset
             if not force and stage_done(results_dir, benchmark, protocol, name, stage, subset):
                 log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: done (its records exist)")
                 continue
-            written += run_stage(protocol, stage, setup, benchmark, Path(results_dir), Path(work_dir),
-                                 subset=subset, on_error=on_error, seed=seed, precision=precision, log=log)
+            written += run_stage(
+                protocol,
+                stage,
+                setup,
+                benchmark,
+                Path(results_dir),
+                Path(work_dir),
+                subset=subset,
+                on_error=on_error,
+                seed=seed,
+                precision=precision,
+                log=log,
+            )
     return written
 
 
 def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, subset):
-    bench = benchmark.name + (f"-subset{subset}" if subset else "")
-    return (results_dir / "records" / bench / protocol_id(protocol) / model_name / stage_name
-            / f"{ev['dataset']}__{ev['list']}.json")
+    return (
+        results_dir
+        / "records"
+        / records.benchmark_id(benchmark.name, subset)
+        / protocol_id(protocol)
+        / model_name
+        / stage_name
+        / f"{ev['dataset']}__{ev['list']}.json"
+    )
 
 
-def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=None, on_error="raise", seed=0,
-              precision="fp32", log=print):
+def run_stage(
+    protocol,
+    stage,
+    setup,
+    benchmark,
+    results_dir,
+    work_dir,
+    subset=None,
+    on_error="raise",
+    seed=0,
+    precision="fp32",
+    log=print,
+):
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
-    key = records.config_hash(dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed,
-                                   precision=precision))
+    key = records.config_hash(
+        dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed, precision=precision)
+    )
     stage_dir = work_dir / benchmark.name / protocol_id(protocol) / name / stage["name"] / key
     set_random_seed(seed)
     from mmaction.registry import MODELS
 
     model = MODELS.build(copy.deepcopy(setup["model"]))
-    common = dict(input_size=benchmark.input_size, batch_size=recipe.get("batch_size", 8),
-                  eval_batch_size=recipe.get("eval_batch_size"), seed=seed, precision=precision,
-                  log_level="WARNING" if benchmark.is_mini else "INFO")
-    base = dict(schema=RECORD_SCHEMA, benchmark=benchmark.name, subset=subset,
-                protocol=dict(name=protocol.name, variant=protocol.variant, version=protocol.version,
-                              title=protocol.title),
-                stage=stage["name"], model=model_info(setup, model), seed=seed,
-                **({"benchmark_fingerprint": benchmark.fingerprint} if benchmark.fingerprint else {}))
+    common = dict(
+        input_size=benchmark.input_size,
+        batch_size=recipe.get("batch_size", 8),
+        eval_batch_size=recipe.get("eval_batch_size"),
+        seed=seed,
+        precision=precision,
+        log_level="WARNING" if benchmark.is_mini else "INFO",
+    )
+    base = dict(
+        schema=records.SCHEMA,
+        benchmark=benchmark.name,
+        subset=subset,
+        protocol=dict(
+            name=protocol.name,
+            variant=protocol.variant,
+            version=protocol.version,
+            title=protocol.title,
+            report=dict(protocol.report),
+        ),
+        stage=stage["name"],
+        model=model_info(setup, model),
+        seed=seed,
+        **({"benchmark_fingerprint": benchmark.fingerprint} if benchmark.fingerprint else {}),
+    )
 
     def split(dataset, list_name, classes):
-        return data_split(benchmark.list_file(dataset, list_name), benchmark.class_file(dataset, classes),
-                          benchmark.video_root(dataset), benchmark.description_file(dataset), on_error, subset)
+        return data_split(
+            benchmark.list_file(dataset, list_name),
+            benchmark.class_file(dataset, classes),
+            benchmark.video_root(dataset),
+            benchmark.description_file(dataset),
+            on_error,
+            subset,
+        )
 
     train_info, skip_reason = None, None
     epochs = recipe.get("epochs", 0)
@@ -164,25 +237,44 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
         if missing:
             skip_reason = f"training list missing: {missing} (import it with `ezclip-bench splits import`)"
         else:
-            log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: training on {t['dataset']}/{t['list']} "
-                f"for {epochs} epochs ...")
+            log(
+                f"[{name}] {protocol_id(protocol)}/{stage['name']}: training on {t['dataset']}/{t['list']} "
+                f"for {epochs} epochs ..."
+            )
             start = time.time()
-            cfg = runner_config(model, stage_dir, train=split(t["dataset"], t["list"], t["classes"]),
-                                max_epochs=epochs, optimizer=recipe.get("optimizer", DEFAULT_OPTIMIZER),
-                                paramwise_cfg=recipe.get("paramwise_cfg"),
-                                optim_constructor=recipe.get("optim_constructor"),
-                                warmup_epochs=recipe.get("warmup_epochs", 0),
-                                flip=benchmark.hflip(t["dataset"]), checkpoint=True,
-                                checkpoint_interval=recipe.get("checkpoint_interval", 1), resume=True, **common)
+            cfg = runner_config(
+                model,
+                stage_dir,
+                train=split(t["dataset"], t["list"], t["classes"]),
+                max_epochs=epochs,
+                optimizer=recipe.get("optimizer", DEFAULT_OPTIMIZER),
+                paramwise_cfg=recipe.get("paramwise_cfg"),
+                optim_constructor=recipe.get("optim_constructor"),
+                warmup_epochs=recipe.get("warmup_epochs", 0),
+                flip=benchmark.hflip(t["dataset"]),
+                checkpoint=True,
+                checkpoint_interval=recipe.get("checkpoint_interval", 1),
+                resume=True,
+                **common,
+            )
             runner = make_runner(cfg)
             runner.train()
             dataset = runner.train_dataloader.dataset
-            train_info = dict(dataset=t["dataset"], list=t["list"], classes=t["classes"],
-                              list_sha256=records.file_sha256(dataset.ann_file), videos=len(dataset),
-                              skipped=dataset.skipped, epochs=epochs, precision=precision,
-                              batch_size_per_process=common["batch_size"],
-                              batch_size_global=common["batch_size"] * world_size(), processes=world_size(),
-                              optimizer=cfg["optim_wrapper"]["optimizer"], wall_s=round(time.time() - start, 1))
+            train_info = dict(
+                dataset=t["dataset"],
+                list=t["list"],
+                classes=t["classes"],
+                list_sha256=records.file_sha256(dataset.ann_file),
+                videos=len(dataset),
+                skipped=dataset.skipped,
+                epochs=epochs,
+                precision=precision,
+                batch_size_per_process=common["batch_size"],
+                batch_size_global=common["batch_size"] * world_size(),
+                processes=world_size(),
+                optimizer=cfg["optim_wrapper"]["optimizer"],
+                wall_s=round(time.time() - start, 1),
+            )
             log(f"[{name}]   trained in {train_info['wall_s']:.0f} s ({len(dataset)} videos)")
 
     written = []
@@ -193,15 +285,24 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
         if skip_reason or missing:
             reason = skip_reason or f"evaluation list missing: {missing} (import it with `ezclip-bench splits import`)"
             if is_main_process():
-                written.append(records.write_json(path, dict(record, status="skipped", reason=reason)))
+                written.append(records.write_record(path, dict(record, status="skipped", reason=reason)))
             log(f"[{name}]   {ev['dataset']}/{ev['list']}: skipped ({reason})")
             continue
         start = time.time()
         classes = read_class_csv(benchmark.class_file(ev["dataset"], ev["classes"]))
-        pairs = [(classes.index(a), classes.index(b)) for a, b in benchmark.reversal_pairs.get(ev["dataset"], [])
-                 if a in classes and b in classes]
-        cfg = runner_config(model, stage_dir, test=split(ev["dataset"], ev["list"], ev["classes"]),
-                            test_crops=recipe.get("test_crops", 1), reversal_pairs=pairs, **common)
+        pairs = [
+            (classes.index(a), classes.index(b))
+            for a, b in benchmark.reversal_pairs.get(ev["dataset"], [])
+            if a in classes and b in classes
+        ]
+        cfg = runner_config(
+            model,
+            stage_dir,
+            test=split(ev["dataset"], ev["list"], ev["classes"]),
+            test_crops=recipe.get("test_crops", 1),
+            reversal_pairs=pairs,
+            **common,
+        )
         runner = make_runner(cfg)
         metrics = runner.test()
         dataset = runner.test_dataloader.dataset
@@ -211,19 +312,32 @@ def run_stage(protocol, stage, setup, benchmark, results_dir, work_dir, subset=N
             list_sha256=records.file_sha256(dataset.ann_file),
             class_file_sha256=records.file_sha256(dataset.class_file),
             videos_listed=len(dataset) + len(dataset.skipped),  # after --subset, before skipping
-            videos_evaluated=metrics["acc/count"], skipped=dataset.skipped, num_classes=len(classes),
-            frames=model.num_frames, input_size=benchmark.input_size, crops=recipe.get("test_crops", 1),
-            split_version=benchmark.split_version(ev["dataset"]))
+            videos_evaluated=metrics["acc/count"],
+            skipped=dataset.skipped,
+            num_classes=len(classes),
+            frames=model.num_frames,
+            input_size=benchmark.input_size,
+            crops=recipe.get("test_crops", 1),
+            split_version=benchmark.split_version(ev["dataset"]),
+        )
         record["model"]["text_source"] = model.text_source
         record["metrics"] = {k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count"}
-        record.update(status="ok", device=str(next(model.parameters()).device), precision=precision,
-                      dtype=eval_dtype(precision), weights_dtype=str(next(model.parameters()).dtype),
-                      wall_s=round(time.time() - start, 1), env=records.environment())
+        record.update(
+            status="ok",
+            device=str(next(model.parameters()).device),
+            precision=precision,
+            dtype=eval_dtype(precision),
+            weights_dtype=str(next(model.parameters()).dtype),
+            wall_s=round(time.time() - start, 1),
+            env=records.environment(),
+        )
         if is_main_process():  # every process holds the gathered metrics; one writes the record
-            written.append(records.write_json(path, record))
+            written.append(records.write_record(path, record))
         extra = f", pair acc {metrics['acc/pair_acc']:.3f}" if "acc/pair_acc" in metrics else ""
-        log(f"[{name}]   {ev['dataset']}/{ev['list']}: top-1 {metrics['acc/top1']:.3f}{extra} "
-            f"({metrics['acc/count']} videos, {record['wall_s']:.0f} s)")
+        log(
+            f"[{name}]   {ev['dataset']}/{ev['list']}: top-1 {metrics['acc/top1']:.3f}{extra} "
+            f"({metrics['acc/count']} videos, {record['wall_s']:.0f} s)"
+        )
     return written
 
 
@@ -234,14 +348,22 @@ def missing_files(benchmark, spec):
 
 def model_info(setup, model):
     total, trainable = count_parameters(model)
-    return dict(name=setup["name"], config_path=setup["path"], config=setup["model"],
-                config_hash=records.config_hash(setup["model"]), recipe=setup["recipe"],
-                recipe_hash=records.config_hash(setup["recipe"]), type=type(model).__name__, arch=model.arch,
-                frames=model.num_frames, weights=model.weights,
-                params_total=total, params_trainable=trainable,
-                normalization=getattr(model.data_preprocessor, "normalization", None),
-                **({"ablation": dict(setup["ablation"])} if setup.get("ablation") else {}))
-
+    return dict(
+        name=setup["name"],
+        config_path=setup["path"],
+        config=setup["model"],
+        config_hash=records.config_hash(setup["model"]),
+        recipe=setup["recipe"],
+        recipe_hash=records.config_hash(setup["recipe"]),
+        type=type(model).__name__,
+        arch=model.arch,
+        frames=model.num_frames,
+        weights=model.weights,
+        params_total=total,
+        params_trainable=trainable,
+        normalization=getattr(model.data_preprocessor, "normalization", None),
+        **({"ablation": dict(setup["ablation"])} if setup.get("ablation") else {}),
+    )
 
 
 def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
@@ -250,16 +372,23 @@ def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
     for name in model_names:
         load_model_config(name)  # unknown names fail here, with suggestions
         for stage in protocol.stages:
-            jobs.append(dict(model=name, stage=stage["name"],
-                             done=stage_done(results_dir, benchmark, protocol, name, stage, subset)))
+            jobs.append(
+                dict(
+                    model=name,
+                    stage=stage["name"],
+                    done=stage_done(results_dir, benchmark, protocol, name, stage, subset),
+                )
+            )
     return jobs
 
 
 def slurm_script(protocol_name, variant, jobs, extra_args=""):
     """A Slurm array script running each pending job as one ``ezclip-bench run`` call."""
     variant_arg = f" --variant {variant}" if variant else ""
-    lines = [f"ezclip-bench run {protocol_name}{variant_arg} --models {j['model']} --stage {j['stage']}{extra_args}"
-             for j in jobs]
+    lines = [
+        f"ezclip-bench run {protocol_name}{variant_arg} --models {j['model']} --stage {j['stage']}{extra_args}"
+        for j in jobs
+    ]
     body = "\n".join(f"  {shlex.quote(line)}" for line in lines)
     return f"""#!/usr/bin/env bash
 #SBATCH --job-name=ezclip-{protocol_name}

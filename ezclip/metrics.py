@@ -1,4 +1,5 @@
 """Accuracy that also says how many videos it saw, and a time-order diagnostic."""
+
 import numpy as np
 from mmaction.evaluation import AccMetric
 from mmaction.registry import METRICS
@@ -22,9 +23,12 @@ class VideoAccMetric(AccMetric):
         metrics = super().compute_metrics(results)
         metrics["count"] = len(results)
         if self.partner:
-            wins = [float(r["pred"][r["label"]] > r["pred"][self.partner[r["label"]]])
-                    + 0.5 * float(r["pred"][r["label"]] == r["pred"][self.partner[r["label"]]])
-                    for r in results if r["label"] in self.partner]
+            wins = [
+                float(r["pred"][r["label"]] > r["pred"][self.partner[r["label"]]])
+                + 0.5 * float(r["pred"][r["label"]] == r["pred"][self.partner[r["label"]]])
+                for r in results
+                if r["label"] in self.partner
+            ]
             metrics["pair_acc"] = float(np.mean(wins)) if wins else float("nan")
             metrics["pair_count"] = len(wins)
         return metrics

@@ -13,6 +13,7 @@ and on a shared machine every synchronisation waits for a descheduled thread.
 The settings must be in place before the process's first torch computation (each library reads its
 variable once); a variable the user set is left as it is, and what is in force is recorded.
 """
+
 import os
 import platform
 from pathlib import Path
@@ -51,6 +52,11 @@ def cpu_model():
 def describe():
     """What decides this process's CPU numbers: the settings in force and the CPU they run on."""
     # (the library variables are reported as set; a library that finds an ISA it cannot use falls back)
-    return dict(pinned=pinned(), threads=torch.get_num_threads(), cpu_capability=torch.backends.cpu.get_cpu_capability(),
-                **{name.lower(): os.environ.get(name) for name in PINNED_ENV},
-                cpu=cpu_model(), machine=platform.machine())
+    return dict(
+        pinned=pinned(),
+        threads=torch.get_num_threads(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        **{name.lower(): os.environ.get(name) for name in PINNED_ENV},
+        cpu=cpu_model(),
+        machine=platform.machine(),
+    )

@@ -6,22 +6,27 @@
   frame count; a model without a matching row is left out of the figure and named in its caption.
 - ``base2novel_bars.png``: base, novel and HM per model, one panel per dataset.
 """
+
 import statistics
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from ezclip.tables import group_order, harmonic_mean, protocol_key  # noqa: E402
+from ezclip.records import record_protocol_id
+from ezclip.summary import group_order, harmonic_mean
 
 # deterministic PNGs: no creation date or software version in the metadata
 PNG_METADATA = {"Software": None}
 
 
 def count(n):
-    return next(f"{n / scale:.3g}{unit}" for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K"), (1, ""))
-                if n >= scale or scale == 1)
+    return next(
+        f"{n / scale:.3g}{unit}"
+        for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K"), (1, ""))
+        if n >= scale or scale == 1
+    )
 
 
 def cost_rows(efficiency_docs):
@@ -38,8 +43,9 @@ def mean_top1(cells, protocol, model, groups):
 def transfer_groups(cells, protocol):
     """The groups a protocol reports: for zero-shot those the model did not train on (not the source)."""
     groups = sorted({g for (p, _, g) in cells.cells if p == protocol}, key=group_order)
-    trained = {r["train"]["dataset"] for (p, _, _), rs in cells.cells.items() if p == protocol for r in rs
-               if r.get("train")}
+    trained = {
+        r["train"]["dataset"] for (p, _, _), rs in cells.cells.items() if p == protocol for r in rs if r.get("train")
+    }
     return [g for g in groups if g.split("/")[0] not in trained] or groups
 
 
@@ -61,20 +67,27 @@ def cost_figure(cells, protocol, title, costs):
         return None, missing
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     largest = max(p["trainable"] for p in points) or 1
-    for ax, (key, label) in zip(axes, (("vision_gflops", "vision GFLOPs per view"),
-                                       ("videos_per_s", "videos / s (batch, as profiled)"))):
+    for ax, (key, label) in zip(
+        axes, (("vision_gflops", "vision GFLOPs per view"), ("videos_per_s", "videos / s (batch, as profiled)"))
+    ):
         for p in points:
             if p.get(key) is None:
                 continue
             ax.scatter(p[key], p["acc"], s=40 + 1500 * p["trainable"] / largest, alpha=0.5)
-            ax.annotate(f"{p['name']}\n{count(p['trainable'])} trainable", (p[key], p["acc"]), fontsize=8,
-                        ha="center", va="center")
+            ax.annotate(
+                f"{p['name']}\n{count(p['trainable'])} trainable",
+                (p[key], p["acc"]),
+                fontsize=8,
+                ha="center",
+                va="center",
+            )
         ax.margins(0.2)
         ax.set_xlabel(label)
         ax.set_ylabel(f"mean top-1 (%) over {', '.join(groups)}")
         ax.grid(alpha=0.3)
-    caption = title + (f"\nnot shown (no efficiency profile at their arch and frames): {', '.join(missing)}"
-                       if missing else "")
+    caption = title + (
+        f"\nnot shown (no efficiency profile at their arch and frames): {', '.join(missing)}" if missing else ""
+    )
     fig.suptitle(caption, fontsize=9)
     return fig, missing
 
@@ -84,8 +97,9 @@ def base2novel_figure(cells, protocol, title):
     models = cells.models(protocol)
     if not datasets or not models:
         return None
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.2 * len(datasets), 3.6), sharey=True,
-                             constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(3.2 * len(datasets), 3.6), sharey=True, constrained_layout=True, squeeze=False
+    )
     width = 0.8 / len(models)
     for ax, dataset in zip(axes[0], datasets):
         for i, model in enumerate(models):
@@ -108,7 +122,7 @@ def build_figures(cells, benchmark_title, efficiency_docs):
     """``{file stem: figure}`` for one benchmark's records."""
     costs = cost_rows(efficiency_docs)
     figures = {}
-    for protocol in sorted({protocol_key(r) for r in cells.ok}):
+    for protocol in sorted({record_protocol_id(r) for r in cells.ok}):
         if protocol.split("+")[0] == "base2novel":
             fig = base2novel_figure(cells, protocol, benchmark_title(f"Base-to-novel ({protocol})"))
             if fig is not None:

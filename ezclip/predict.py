@@ -1,4 +1,5 @@
 """Rank a user's labels for a user's video with a registered model."""
+
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 
@@ -16,8 +17,10 @@ def load_checkpoint(model, path):
     from_base = set(checkpoint.get("meta", {}).get("from_base_clip", []))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or set(missing) - from_base:
-        raise InputError(path, f"does not fit this model: missing {sorted(set(missing) - from_base)[:5]}, "
-                               f"unexpected {unexpected[:5]}")
+        raise InputError(
+            path,
+            f"does not fit this model: missing {sorted(set(missing) - from_base)[:5]}, unexpected {unexpected[:5]}",
+        )
 
 
 def predict(video, labels, model_name, checkpoint=None, arch=None, pretrained="keep", input_size=None, crops=1):

@@ -32,6 +32,7 @@ ratios, so that load changes on a shared machine cancel. On CPU profiling runs o
 unless told otherwise (see ``profile``); ``speed_vs_flops`` (speed ratio times FLOP ratio, 1 = as
 fast as its FLOPs say) flags a model whose code runs slower than its arithmetic.
 """
+
 import contextlib
 import json
 import math
@@ -45,18 +46,34 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from ezclip import registry
 from ezclip.errors import EzclipError
+from ezclip.models.base import count_parameters
 
 TOWER = "clip-image-tower"
 DEFAULT_CLASSES = 400
 TEXT_PROMPT = "a video of a person doing something."
-REFERENCE_FILE = Path(__file__).resolve().parents[1] / "results" / "reference" / "efficiency.json"
+REFERENCE_FILE = registry.REFERENCE / "efficiency.json"
 DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 FLOP_CONVENTION = "fvcore: 1 multiply-add = 1 FLOP (GMAC); gflops = 2 x gmac"
 
 # Operator names that carry real arithmetic: if one of them is left uncounted the total is wrong.
-_HEAVY_OP_KEYS = ("attention", "transformer", "matmul", "mm", "conv", "linear", "lstm", "gru", "rnn",
-                  "einsum", "baddbmm", "addmm", "bmm", "_fwd")
+_HEAVY_OP_KEYS = (
+    "attention",
+    "transformer",
+    "matmul",
+    "mm",
+    "conv",
+    "linear",
+    "lstm",
+    "gru",
+    "rnn",
+    "einsum",
+    "baddbmm",
+    "addmm",
+    "bmm",
+    "_fwd",
+)
 GIGA = 1e9
 
 
@@ -192,13 +209,6 @@ class _TextPath(nn.Module):
         return self.model.encode_text(tokens)
 
 
-def count_parameters(model):
-    """``(total, trainable)`` parameter counts."""
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return total, trainable
-
-
 def image_size_of(visual):
     size = visual.image_size
     return size[0] if isinstance(size, (tuple, list)) else int(size)
@@ -207,8 +217,10 @@ def image_size_of(visual):
 def check_input_size(visual, arch, input_size):
     native = image_size_of(visual)
     if input_size not in (None, native):
-        raise EzclipError(f"{arch} is built for {native}px inputs (its position embedding is fixed); "
-                          f"--input-size {input_size} needs an architecture config of that size")
+        raise EzclipError(
+            f"{arch} is built for {native}px inputs (its position embedding is fixed); "
+            f"--input-size {input_size} needs an architecture config of that size"
+        )
     return native
 
 
@@ -230,10 +242,12 @@ def tower_flops(tower, frames, input_size):
     x = torch.zeros(1, frames, 3, input_size, input_size)
     count = count_macs(tower.eval(), x)
     analytic = vit_analytic_macs(tower.visual, frames)
-    row = dict(**_gmac_fields("vision", count["macs"]),
-               vision_gmac_per_frame=count["macs"] / frames / GIGA,
-               vision_gmac_without_attention_handles=(count["macs"] - count["attention_macs"]) / GIGA,
-               uncounted_ops=count["uncounted_ops"])
+    row = dict(
+        **_gmac_fields("vision", count["macs"]),
+        vision_gmac_per_frame=count["macs"] / frames / GIGA,
+        vision_gmac_without_attention_handles=(count["macs"] - count["attention_macs"]) / GIGA,
+        uncounted_ops=count["uncounted_ops"],
+    )
     if analytic:
         row.update(vision_gmac_analytic=analytic / GIGA, vision_vs_analytic=count["macs"] / analytic - 1.0)
     return row
@@ -253,16 +267,18 @@ def model_flops(model, frames, input_size, classes=DEFAULT_CLASSES):
     uncounted = {}
     for part in (vision, scored, text):
         uncounted.update(part["uncounted_ops"])
-    return dict(**_gmac_fields("vision", vision["macs"]),
-                vision_gmac_per_frame=vision["macs"] / frames / GIGA,
-                vision_gmac_without_attention_handles=(vision["macs"] - vision["attention_macs"]) / GIGA,
-                **_gmac_fields("text_per_prompt", text["macs"]),
-                text_context_length=int(tokens.shape[1]),
-                text_prompts_per_class=prompts,
-                text_gmac_class_set=text["macs"] * prompts * classes / GIGA,
-                **_gmac_fields("class_side_per_video", class_side),
-                **_gmac_fields("total_per_video", scored["macs"]),
-                uncounted_ops=uncounted)
+    return dict(
+        **_gmac_fields("vision", vision["macs"]),
+        vision_gmac_per_frame=vision["macs"] / frames / GIGA,
+        vision_gmac_without_attention_handles=(vision["macs"] - vision["attention_macs"]) / GIGA,
+        **_gmac_fields("text_per_prompt", text["macs"]),
+        text_context_length=int(tokens.shape[1]),
+        text_prompts_per_class=prompts,
+        text_gmac_class_set=text["macs"] * prompts * classes / GIGA,
+        **_gmac_fields("class_side_per_video", class_side),
+        **_gmac_fields("total_per_video", scored["macs"]),
+        uncounted_ops=uncounted,
+    )
 
 
 # -- throughput -------------------------------------------------------------------------------------
@@ -317,8 +333,15 @@ def measure_throughput(step, make_inputs, frames, batch, iters, warmup, device="
     many = one if batch == 1 else time_forward(step, make_inputs(batch), iters, warmup, device, dtype)
     latency = statistics.median(one)
     videos = batch / statistics.median(many)
-    return dict(latency_ms=1000 * latency, latency_ms_min=1000 * min(one), videos_per_s=videos,
-                frames_per_s=videos * frames, batch=batch, iters=iters, warmup=warmup)
+    return dict(
+        latency_ms=1000 * latency,
+        latency_ms_min=1000 * min(one),
+        videos_per_s=videos,
+        frames_per_s=videos * frames,
+        batch=batch,
+        iters=iters,
+        warmup=warmup,
+    )
 
 
 def measure_against_tower(step, tower, make_inputs, frames, batch, iters, warmup, device="cpu", dtype="fp32"):
@@ -328,26 +351,37 @@ def measure_against_tower(step, tower, make_inputs, frames, batch, iters, warmup
     one = time_paired(step, tower, make_inputs(1), iters, warmup, device, dtype)
     many = one if batch == 1 else time_paired(step, tower, make_inputs(batch), iters, warmup, device, dtype)
     videos, tower_videos = batch / statistics.median(many[0]), batch / statistics.median(many[1])
-    return dict(latency_ms=1000 * statistics.median(one[0]), latency_ms_min=1000 * min(one[0]),
-                videos_per_s=videos, frames_per_s=videos * frames, batch=batch, iters=iters, warmup=warmup,
-                tower_latency_ms=1000 * statistics.median(one[1]), tower_videos_per_s=tower_videos,
-                latency_ratio_vs_tower=statistics.median(m / t for m, t in zip(*one)),
-                throughput_ratio_vs_tower=statistics.median(t / m for m, t in zip(*many)),
-                ratio_method="median of per-pair ratios, model and tower timed alternately")
+    return dict(
+        latency_ms=1000 * statistics.median(one[0]),
+        latency_ms_min=1000 * min(one[0]),
+        videos_per_s=videos,
+        frames_per_s=videos * frames,
+        batch=batch,
+        iters=iters,
+        warmup=warmup,
+        tower_latency_ms=1000 * statistics.median(one[1]),
+        tower_videos_per_s=tower_videos,
+        latency_ratio_vs_tower=statistics.median(m / t for m, t in zip(*one)),
+        throughput_ratio_vs_tower=statistics.median(t / m for m, t in zip(*many)),
+        ratio_method="median of per-pair ratios, model and tower timed alternately",
+    )
 
 
 def _video_inputs(frames, input_size, device, seed=0):
     def make(b):
         gen = torch.Generator().manual_seed(seed)
         return (torch.randn(b, frames, 3, input_size, input_size, generator=gen).to(device),)
+
     return make
 
 
 def model_step(model, text_features):
     """One test step per batch with cached text: scores ``(B, K)``."""
+
     def step(frames):
         logits = model.class_logits(model.encode_video(frames), text_features)
         return logits.softmax(dim=-1).mean(dim=0)
+
     return step
 
 
@@ -355,8 +389,13 @@ def model_step(model, text_features):
 def environment(device="cpu"):
     import fvcore  # noqa: F401
 
-    env = dict(torch=torch.__version__, threads=torch.get_num_threads(), python=platform.python_version(),
-               device=str(device), cpu_count=os.cpu_count())
+    env = dict(
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        python=platform.python_version(),
+        device=str(device),
+        cpu_count=os.cpu_count(),
+    )
     if hasattr(os, "getloadavg"):
         env["load_average_1min"] = os.getloadavg()[0]  # other work on the machine skews CPU timings
     if torch.device(device).type == "cuda":
@@ -384,8 +423,7 @@ def _cpu_name():
 
 def _resolve_runs(device, iters, warmup):
     cuda = torch.device(device).type == "cuda"
-    return (iters if iters is not None else (30 if cuda else 6),
-            warmup if warmup is not None else (50 if cuda else 1))
+    return (iters if iters is not None else (30 if cuda else 6), warmup if warmup is not None else (50 if cuda else 1))
 
 
 @contextlib.contextmanager
@@ -400,9 +438,23 @@ def torch_threads(threads):
         torch.set_num_threads(before)
 
 
-def profile(models, arch=None, frames=None, input_size=None, classes=DEFAULT_CLASSES, flops=True,
-            throughput=True, batch=8, iters=None, warmup=None, device="cpu", dtype="fp32", threads=None,
-            reference=None, build=None):
+def profile(
+    models,
+    arch=None,
+    frames=None,
+    input_size=None,
+    classes=DEFAULT_CLASSES,
+    flops=True,
+    throughput=True,
+    batch=8,
+    iters=None,
+    warmup=None,
+    device="cpu",
+    dtype="fp32",
+    threads=None,
+    reference=None,
+    build=None,
+):
     """Profile registered models; returns rows, one ``clip-image-tower`` row first per distinct
     (architecture, frames, input size) among the models, then one row per model.
 
@@ -412,17 +464,32 @@ def profile(models, arch=None, frames=None, input_size=None, classes=DEFAULT_CLA
     with every core as an OpenMP thread, each parallel operator waits for a descheduled thread (8 ms
     for a LayerNorm of 136x64 on a busy 2-core machine, against microseconds), which penalises models
     with many small operators far beyond their FLOPs. ``reference`` is a ``load_reference()`` result
-    (read from ``results/reference/efficiency.json`` when ``None``); ``build(name, arch, frames)``
+    (read from ``ezclip/registry/reference/efficiency.json`` when ``None``); ``build(name, arch, frames)``
     builds a model (default: ``ezclip.zoo.build_model`` with ``pretrained=None``)."""
     if threads is None:
         threads = 1 if torch.device(device).type == "cpu" else 0
     with torch_threads(threads):
-        return _profile(models, arch, frames, input_size, classes, flops, throughput, batch, iters, warmup,
-                        device, dtype, reference, build)
+        return _profile(
+            models,
+            arch,
+            frames,
+            input_size,
+            classes,
+            flops,
+            throughput,
+            batch,
+            iters,
+            warmup,
+            device,
+            dtype,
+            reference,
+            build,
+        )
 
 
-def _profile(models, arch, frames, input_size, classes, flops, throughput, batch, iters, warmup, device, dtype,
-             reference, build):
+def _profile(
+    models, arch, frames, input_size, classes, flops, throughput, batch, iters, warmup, device, dtype, reference, build
+):
     from ezclip.zoo import build_model
 
     if dtype not in DTYPES:
@@ -442,16 +509,33 @@ def _profile(models, arch, frames, input_size, classes, flops, throughput, batch
         t_arch, t_frames, t_size = key
         tower = ImageTower(t_arch).eval()
         total, trainable = count_parameters(tower)
-        row = dict(model=TOWER, type="open_clip VisionTransformer", arch=t_arch, frames=t_frames,
-                   input_size=t_size, params_total=total, params_trainable=trainable)
+        row = dict(
+            model=TOWER,
+            type="open_clip VisionTransformer",
+            arch=t_arch,
+            frames=t_frames,
+            input_size=t_size,
+            params_total=total,
+            params_trainable=trainable,
+        )
         if flops:
             row.update(tower_flops(tower, t_frames, t_size))
             row["vision_gmac_ratio_vs_tower"] = 1.0
         if throughput:
             tower_modules[key] = tower.to(device)  # kept: each model is timed in alternation with it
             row.update(load())
-            row.update(measure_throughput(tower_modules[key], _video_inputs(t_frames, t_size, device), t_frames,
-                                          batch, iters, warmup, device, dtype))
+            row.update(
+                measure_throughput(
+                    tower_modules[key],
+                    _video_inputs(t_frames, t_size, device),
+                    t_frames,
+                    batch,
+                    iters,
+                    warmup,
+                    device,
+                    dtype,
+                )
+            )
             row.update(latency_ratio_vs_tower=1.0, throughput_ratio_vs_tower=1.0, **setup)
         row.update(reference_for(reference, TOWER, row))
         towers[key] = row
@@ -464,9 +548,16 @@ def _profile(models, arch, frames, input_size, classes, flops, throughput, batch
         size = check_input_size(model.clip.visual, model.arch, input_size)
         tower = tower_row((model.arch, model.num_frames, size))
         total, trainable = count_parameters(model)
-        row = dict(model=name, type=type(model).__name__, arch=model.arch, frames=model.num_frames,
-                   input_size=size, params_total=total, params_trainable=trainable,
-                   params_added_vs_clip=total - sum(p.numel() for p in model.clip.parameters()))
+        row = dict(
+            model=name,
+            type=type(model).__name__,
+            arch=model.arch,
+            frames=model.num_frames,
+            input_size=size,
+            params_total=total,
+            params_trainable=trainable,
+            params_added_vs_clip=total - sum(p.numel() for p in model.clip.parameters()),
+        )
         if flops:
             row.update(model_flops(model, model.num_frames, size, classes))
             row["classes"] = classes
@@ -477,9 +568,19 @@ def _profile(models, arch, frames, input_size, classes, flops, throughput, batch
             text = random_text_features(model, classes, torch.Generator().manual_seed(0)).to(device)
             row.update(load())
             key = (model.arch, model.num_frames, size)
-            row.update(measure_against_tower(model_step(model, text), tower_modules[key],
-                                             _video_inputs(model.num_frames, size, device), model.num_frames,
-                                             batch, iters, warmup, device, dtype))
+            row.update(
+                measure_against_tower(
+                    model_step(model, text),
+                    tower_modules[key],
+                    _video_inputs(model.num_frames, size, device),
+                    model.num_frames,
+                    batch,
+                    iters,
+                    warmup,
+                    device,
+                    dtype,
+                )
+            )
             row.update(classes=classes, **setup)
             if flops:  # 1.0: as fast as its FLOPs say; below: slower than its FLOPs say
                 row["speed_vs_flops"] = row["throughput_ratio_vs_tower"] * row["total_gmac_ratio_vs_tower"]
@@ -491,7 +592,7 @@ def _profile(models, arch, frames, input_size, classes, flops, throughput, batch
 
 # -- reported numbers -------------------------------------------------------------------------------
 def load_reference(path=None):
-    """The reported efficiency numbers (``results/reference/efficiency.json``): ``{model: [entry]}``
+    """The reported efficiency numbers (``ezclip/registry/reference/efficiency.json``): ``{model: [entry]}``
     with each entry's value, frames, source and confidence. A missing file gives ``{}``."""
     path = Path(path) if path else REFERENCE_FILE
     if not path.is_file():
@@ -510,13 +611,20 @@ def reference_for(reference, name, row, tolerance=0.05):
     """Reported GFLOPs next to a measured row: the primary entry (the T2L efficiency figure), per-frame
     agreement with the measurement, and a same-frames entry if one exists. ``{}`` when nothing is on
     file for ``name``."""
-    entries = [e for e in reference.get(name, []) if e.get("metric") == "gflops_per_view"
-               and e.get("arch", row["arch"]) == row["arch"]]
+    entries = [
+        e
+        for e in reference.get(name, [])
+        if e.get("metric") == "gflops_per_view" and e.get("arch", row["arch"]) == row["arch"]
+    ]
     if not entries:
         return {}
     primary = next((e for e in entries if e.get("primary")), entries[0])
-    out = dict(reported_gflops=primary["value"], reported_frames=primary.get("frames"),
-               reported_source=primary.get("source"), reported_confidence=primary.get("confidence"))
+    out = dict(
+        reported_gflops=primary["value"],
+        reported_frames=primary.get("frames"),
+        reported_source=primary.get("source"),
+        reported_confidence=primary.get("confidence"),
+    )
     if "vision_gmac" not in row:
         return out
     notes = []
@@ -530,11 +638,15 @@ def reference_for(reference, name, row, tolerance=0.05):
         if str(primary.get("frames_confidence", "")).startswith("calc"):
             scaled += "; the reported frame count is inferred from this value"
         if abs(diff) > tolerance:
-            notes.append(f"disagrees: measured {measured:.2f} GMAC/frame, reported {reported:.2f}{scaled}; "
-                         f"measured is {diff:+.0%}")
+            notes.append(
+                f"disagrees: measured {measured:.2f} GMAC/frame, reported {reported:.2f}{scaled}; "
+                f"measured is {diff:+.0%}"
+            )
             if "vision_gmac_without_attention_handles" in row:
-                notes.append("fvcore/mmengine without the attention handles (eval, no_grad: fused attention "
-                             f"uncounted) would give {row['vision_gmac_without_attention_handles']:.1f}")
+                notes.append(
+                    "fvcore/mmengine without the attention handles (eval, no_grad: fused attention "
+                    f"uncounted) would give {row['vision_gmac_without_attention_handles']:.1f}"
+                )
         else:
             notes.append(f"agrees per frame within {abs(diff):.1%}{scaled}")
     same = [e for e in entries if e is not primary and e.get("frames") == row["frames"]]
@@ -550,9 +662,14 @@ def record(rows, args=None, device="cpu"):
     the counting conventions, and the rows."""
     from ezclip.records import environment as harness_environment
 
-    meta = dict(kind="efficiency", flop_convention=FLOP_CONVENTION, flop_handles=sorted(FLOP_HANDLES),
-                created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), machine=environment(device),
-                environment=harness_environment())
+    meta = dict(
+        kind="efficiency",
+        flop_convention=FLOP_CONVENTION,
+        flop_handles=sorted(FLOP_HANDLES),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        machine=environment(device),
+        environment=harness_environment(),
+    )
     if args is not None:
         meta["args"] = {k: v for k, v in vars(args).items() if k != "func"}
     return dict(meta=meta, rows=rows)
@@ -570,9 +687,13 @@ def profile_as_run(models, benchmark, path, log=print):
     efficiency record ``path``, replacing their earlier rows there; the accuracy-against-cost figures
     next to the tables read it. One thread, so the numbers do not depend on what else the machine runs."""
     path = Path(path)
-    kept = [r for r in (json.loads(path.read_text())["rows"] if path.is_file() else [])
-            if r["model"] not in set(models) | {TOWER}]
+    kept = [
+        r
+        for r in (json.loads(path.read_text())["rows"] if path.is_file() else [])
+        if r["model"] not in set(models) | {TOWER}
+    ]
     log(f"profiling {', '.join(models)} as the {benchmark.name} benchmark runs them ...")
-    rows = profile(models, arch=benchmark.clip["arch"], frames=benchmark.num_frames, input_size=benchmark.input_size,
-                   threads=1)
+    rows = profile(
+        models, arch=benchmark.clip["arch"], frames=benchmark.num_frames, input_size=benchmark.input_size, threads=1
+    )
     return write_record(path, rows[:1] + kept + rows[1:])

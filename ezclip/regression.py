@@ -1,10 +1,10 @@
 """Golden results of the mini benchmark: re-run a fixed set of jobs and compare with the committed
-numbers (``results/golden/mini.json``), which come from the same command with ``--update``.
+numbers (``ezclip/registry/golden/mini.json``), which come from the same command with ``--update``.
 
 Each stage is checked from the golden input to it. The tiny CLIP pretrained on this machine is
 compared with the golden one (identical weights, or the same still-image accuracy within the spread of
 pretrainings under perturbed numerics: pretraining is chaotic, and any change of numerics gives other
-weights). The jobs then run on the golden backbone (``results/golden/tiny-clip.pt``), and are placed by
+weights). The jobs then run on the golden backbone (``ezclip/registry/golden/tiny-clip.pt``), and are placed by
 their fingerprint: the generated world (its files, and its frames as decoded), the backbone and the CPU
 numerics in force, against the golden run's.
 
@@ -16,6 +16,7 @@ numerics in force, against the golden run's.
   over re-runs under perturbed numerics (``PERTURBATIONS``, stored in the golden file) and at least
   ``TOLERANCE_VIDEOS`` videos' worth, and on every job's status and video count, exactly.
 """
+
 import json
 import os
 import shutil
@@ -27,13 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ezclip import registry
 from ezclip.benchmark import resolve
 from ezclip.harness import load_protocol, run_protocol
 from ezclip.mini.pretrain import still_image_accuracy, weights_sha256
 from ezclip.numerics import PINNED_ENV
-from ezclip.records import REPO_ROOT, environment, read_records, write_json
+from ezclip.records import environment, job_id, read_records, write_json
 
-GOLDEN = REPO_ROOT / "results" / "golden" / "mini.json"
+GOLDEN = registry.GOLDEN / "mini.json"
 GOLDEN_SCHEMA = 2
 # What the golden run covers, on the first 4 videos of each class: the zero-shot protocol, and the
 # SSv2 role's 16-shot stage (its longer schedule and the reversal-pair accuracy).
@@ -57,18 +59,27 @@ TOLERANCE_VIDEOS = 2  # this many videos' worth of the aggregate (two prediction
 PRETRAINING_FLOOR = 0.01  # the still-image accuracy's tolerance is at least one point
 
 
-def job_key(record):
-    return "/".join([record["protocol"]["name"], record["model"]["name"], record["stage"], record["eval"]["dataset"],
-                     record["eval"]["list"]])
-
-
 def run_golden_jobs(benchmark, models, work, log=print):
     for job in JOBS:
-        run_protocol(load_protocol(job["protocol"]), models, benchmark, work / "results", work / "work",
-                     subset=job["subset"], stages=job.get("stages"), log=log)
+        run_protocol(
+            load_protocol(job["protocol"]),
+            models,
+            benchmark,
+            work / "results",
+            work / "work",
+            subset=job["subset"],
+            stages=job.get("stages"),
+            log=log,
+        )
     records = read_records(work / "results" / "records")
-    return {job_key(r): dict(status=r["status"], videos=r["eval"].get("videos_evaluated"),
-                             **{m: r["metrics"][m] for m in METRICS if m in r.get("metrics", {})}) for r in records}
+    return {
+        job_id(r): dict(
+            status=r["status"],
+            videos=r["eval"].get("videos_evaluated"),
+            **{m: r["metrics"][m] for m in METRICS if m in r.get("metrics", {})},
+        )
+        for r in records
+    }
 
 
 def groups(results):
@@ -88,8 +99,11 @@ def groups(results):
 def aggregates(results):
     """Per protocol and model, the mean over its lists of each metric; and the order-probe gap (mean
     reversal-pair accuracy of the ``ORDER_AWARE`` models minus that of the others)."""
-    out = {name: float(np.mean([job[name.rsplit("/", 1)[1]] for job in jobs]))
-           for name, jobs in groups(results).items() if name != "fewshot/order_gap"}
+    out = {
+        name: float(np.mean([job[name.rsplit("/", 1)[1]] for job in jobs]))
+        for name, jobs in groups(results).items()
+        if name != "fewshot/order_gap"
+    }
     pairs = {k.split("/")[1]: v for k, v in out.items() if k.startswith("fewshot/") and k.endswith("/pair_acc")}
     aware = [v for m, v in pairs.items() if m in ORDER_AWARE]
     blind = [v for m, v in pairs.items() if m not in ORDER_AWARE]
@@ -113,8 +127,13 @@ def tolerances(golden_results, runs):
         values = [golden[name]] + [agg[name] for agg in spread if name in agg]
         std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         floor = video_floor(jobs)
-        out[name] = dict(tolerance=max(TOLERANCE_STDS * std, floor), std=std, floor=floor,
-                         max_deviation=max(abs(v - golden[name]) for v in values), runs=len(values))
+        out[name] = dict(
+            tolerance=max(TOLERANCE_STDS * std, floor),
+            std=std,
+            floor=floor,
+            max_deviation=max(abs(v - golden[name]) for v in values),
+            runs=len(values),
+        )
     return out
 
 
@@ -122,13 +141,22 @@ def tolerances(golden_results, runs):
 def fingerprint_lines(golden, fresh):
     """One line per component of the fingerprint, saying whether this run's matches the golden one."""
     lines, g, f = [], golden, fresh
-    for label, a, b in (("world files (mp4 bytes, lists)", g["world"]["files"], f["world"]["files"]),
-                        ("world frames (decoded pixels)", g["world"]["frames"], f["world"]["frames"]),
-                        ("tiny CLIP weights", g["tiny_clip"], f["tiny_clip"])):
+    for label, a, b in (
+        ("world files (mp4 bytes, lists)", g["world"]["files"], f["world"]["files"]),
+        ("world frames (decoded pixels)", g["world"]["frames"], f["world"]["frames"]),
+        ("tiny CLIP weights", g["tiny_clip"], f["tiny_clip"]),
+    ):
         lines.append(f"  {label}: " + ("match" if a == b else f"DIFFER (golden {a[:12]}, here {b[:12]})"))
     differ = {k: (g["numerics"].get(k), v) for k, v in f["numerics"].items() if g["numerics"].get(k) != v}
-    lines.append("  CPU numerics: " + ("match" if not differ else "differ: " + ", ".join(
-        f"{k} {a!r} in the golden run, {b!r} here" for k, (a, b) in sorted(differ.items()))))
+    lines.append(
+        "  CPU numerics: "
+        + (
+            "match"
+            if not differ
+            else "differ: "
+            + ", ".join(f"{k} {a!r} in the golden run, {b!r} here" for k, (a, b) in sorted(differ.items()))
+        )
+    )
     return lines
 
 
@@ -140,14 +168,18 @@ def explain_fingerprint(golden, fresh):
     """What a developer should know before reading the differences, or nothing."""
     hints = []
     if golden["world"]["frames"] != fresh["world"]["frames"]:
-        hints.append("the decoded videos differ from the golden world's: the generator (ezclip/mini, "
-                     "ezclip/data/video_io.py) or the video libraries changed; if that is intended, regenerate "
-                     "the golden file with `ezclip-bench regression --update`")
+        hints.append(
+            "the decoded videos differ from the golden world's: the generator (ezclip/mini, "
+            "ezclip/data/video_io.py) or the video libraries changed; if that is intended, regenerate "
+            "the golden file with `ezclip-bench regression --update`"
+        )
     elif golden["world"]["files"] != fresh["world"]["files"]:
         hints.append("the mp4 bytes differ but decode to the same frames (another encoder build): harmless")
     if golden["tiny_clip"] != fresh["tiny_clip"]:
-        hints.append("the jobs ran on another backbone than the golden run's: results/golden/tiny-clip.pt "
-                     "changed without `ezclip-bench regression --update`")
+        hints.append(
+            "the jobs ran on another backbone than the golden run's: ezclip/registry/golden/tiny-clip.pt "
+            "changed without `ezclip-bench regression --update`"
+        )
     return hints
 
 
@@ -159,8 +191,11 @@ def compare_exact(golden, fresh):
         if key not in fresh or key not in golden:
             problems.append(f"{key}: {'missing from the fresh run' if key not in fresh else 'not in the golden file'}")
         elif golden[key] != fresh[key]:
-            changed = {m: (golden[key].get(m), fresh[key].get(m)) for m in set(golden[key]) | set(fresh[key])
-                       if golden[key].get(m) != fresh[key].get(m)}
+            changed = {
+                m: (golden[key].get(m), fresh[key].get(m))
+                for m in set(golden[key]) | set(fresh[key])
+                if golden[key].get(m) != fresh[key].get(m)
+            }
             problems.append(f"{key}: " + ", ".join(f"{m} {b} vs golden {a}" for m, (a, b) in sorted(changed.items())))
     return problems
 
@@ -173,8 +208,10 @@ def compare_statistical(golden, fresh, tolerance):
         if key not in fresh or key not in golden:
             problems.append(f"{key}: {'missing from the fresh run' if key not in fresh else 'not in the golden file'}")
         elif (golden[key]["status"], golden[key].get("videos")) != (fresh[key]["status"], fresh[key].get("videos")):
-            problems.append(f"{key}: status/videos {fresh[key]['status']}/{fresh[key].get('videos')} "
-                            f"!= golden {golden[key]['status']}/{golden[key].get('videos')}")
+            problems.append(
+                f"{key}: status/videos {fresh[key]['status']}/{fresh[key].get('videos')} "
+                f"!= golden {golden[key]['status']}/{golden[key].get('videos')}"
+            )
     expected, mine = aggregates(golden), aggregates(fresh)
     for name in sorted(set(expected) | set(mine)):
         if name not in mine or name not in expected:
@@ -183,9 +220,11 @@ def compare_statistical(golden, fresh, tolerance):
         tol = tolerance[name]
         delta = mine[name] - expected[name]
         if not abs(delta) <= tol["tolerance"]:
-            problems.append(f"{name}: {mine[name]:.4f} vs golden {expected[name]:.4f} (change {delta:+.4f}, "
-                            f"tolerance {tol['tolerance']:.4f}: {TOLERANCE_STDS} x std {tol['std']:.4f} over "
-                            f"{tol['runs']} runs, at least {TOLERANCE_VIDEOS} videos' worth {tol['floor']:.4f})")
+            problems.append(
+                f"{name}: {mine[name]:.4f} vs golden {expected[name]:.4f} (change {delta:+.4f}, "
+                f"tolerance {tol['tolerance']:.4f}: {TOLERANCE_STDS} x std {tol['std']:.4f} over "
+                f"{tol['runs']} runs, at least {TOLERANCE_VIDEOS} videos' worth {tol['floor']:.4f})"
+            )
     return problems
 
 
@@ -195,8 +234,10 @@ def check(golden, fresh, fingerprint, models=None, log=print):
     expected = golden["results"]
     if models is not None:
         expected = {k: v for k, v in expected.items() if k.split("/")[1] in models}
-    log(f"regression: golden results made on {golden['fingerprint']['numerics'].get('cpu')}; this run on "
-        f"{fingerprint['numerics'].get('cpu')}")
+    log(
+        f"regression: golden results made on {golden['fingerprint']['numerics'].get('cpu')}; this run on "
+        f"{fingerprint['numerics'].get('cpu')}"
+    )
     for line in fingerprint_lines(golden["fingerprint"], fingerprint):
         log(line)
     for hint in explain_fingerprint(golden["fingerprint"], fingerprint):
@@ -208,10 +249,12 @@ def check(golden, fresh, fingerprint, models=None, log=print):
     else:
         spread = [dict(results={k: v for k, v in run["results"].items() if k in expected}) for run in golden["spread"]]
         tolerance = tolerances(expected, spread)  # over the same models as the fresh run
-        log(f"  -> statistical check: {len(tolerance)} aggregates within {TOLERANCE_STDS} std of their spread over "
+        log(
+            f"  -> statistical check: {len(tolerance)} aggregates within {TOLERANCE_STDS} std of their spread over "
             f"{len(spread) + 1} runs (golden; {', '.join(r['perturbation'] for r in golden['spread'])}) or "
             f"{TOLERANCE_VIDEOS} videos' worth; status and videos of {len(expected)} jobs exactly "
-            f"({identical} jobs identical)")
+            f"({identical} jobs identical)"
+        )
         problems = compare_statistical(expected, fresh, tolerance)
     log(f"regression: {'FAILED, ' + str(len(problems)) + ' problem(s)' if problems else 'reproduced'}")
     for line in problems:
@@ -222,8 +265,10 @@ def check(golden, fresh, fingerprint, models=None, log=print):
 def read_golden(path=GOLDEN):
     golden = json.loads(Path(path).read_text())
     if golden.get("schema") != GOLDEN_SCHEMA:
-        raise SystemExit(f"{path}: golden schema {golden.get('schema')!r}, this harness reads {GOLDEN_SCHEMA}: "
-                         "regenerate it with `ezclip-bench regression --update`")
+        raise SystemExit(
+            f"{path}: golden schema {golden.get('schema')!r}, this harness reads {GOLDEN_SCHEMA}: "
+            "regenerate it with `ezclip-bench regression --update`"
+        )
     return golden
 
 
@@ -248,14 +293,18 @@ def check_pretraining(golden, mine, log=print):
     values = [ref["accuracy"]] + [r["pretraining"]["accuracy"] for r in golden["spread"]]
     tolerance = max(TOLERANCE_STDS * float(np.std(values, ddof=1)), PRETRAINING_FLOOR)
     delta = mine["accuracy"] - ref["accuracy"]
-    log(f"  tiny CLIP pretraining: other weights (golden {ref['weights_sha256'][:12]}, "
+    log(
+        f"  tiny CLIP pretraining: other weights (golden {ref['weights_sha256'][:12]}, "
         f"here {mine['weights_sha256'][:12]}): "
         f"still-image accuracy {mine['accuracy']:.3f} vs golden {ref['accuracy']:.3f}, tolerance {tolerance:.3f} "
-        f"({TOLERANCE_STDS} std over {len(values)} pretrainings)")
+        f"({TOLERANCE_STDS} std over {len(values)} pretrainings)"
+    )
     if abs(delta) <= tolerance:
         return []
-    return [f"tiny CLIP pretraining: still-image accuracy {mine['accuracy']:.3f} vs golden {ref['accuracy']:.3f} "
-            f"(change {delta:+.3f}, tolerance {tolerance:.3f}): look at ezclip/mini/pretrain.py and ezclip/mini/world.py"]
+    return [
+        f"tiny CLIP pretraining: still-image accuracy {mine['accuracy']:.3f} vs golden {ref['accuracy']:.3f} "
+        f"(change {delta:+.3f}, tolerance {tolerance:.3f}): look at ezclip/mini/pretrain.py and ezclip/mini/world.py"
+    ]
 
 
 def fresh_run(benchmark, models, log=print):
@@ -282,8 +331,9 @@ def spread_run(models, cache, out, log=print):
     jobs on the golden backbone, written to ``out`` (``--update`` runs one per perturbation)."""
     mine = pretraining(cache, log=log)
     benchmark = resolve(cache=cache, tiny_clip=golden_backbone(), log=log)
-    write_json(out, dict(pretraining=mine, results=fresh_run(benchmark, models, log=log),
-                         fingerprint=benchmark.fingerprint))
+    write_json(
+        out, dict(pretraining=mine, results=fresh_run(benchmark, models, log=log), fingerprint=benchmark.fingerprint)
+    )
 
 
 def perturbed_run(name, models, cache, out, log=print):
@@ -307,21 +357,44 @@ def update(models, cache=None, golden_path=GOLDEN, perturbations=tuple(PERTURBAT
     fresh = fresh_run(benchmark, models, log=log)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         # one process per core: every perturbation but the native one runs single-threaded
-        spread = list(pool.map(lambda i: perturbed_run(perturbations[i], models, cache, Path(tmp) / f"{i}.json", log),
-                               range(len(perturbations))))
+        spread = list(
+            pool.map(
+                lambda i: perturbed_run(perturbations[i], models, cache, Path(tmp) / f"{i}.json", log),
+                range(len(perturbations)),
+            )
+        )
     agg, tol = aggregates(fresh), tolerances(fresh, spread)
-    write_json(golden_path, dict(schema=GOLDEN_SCHEMA, jobs=JOBS, models=models, env=environment(),
-                                 fingerprint=benchmark.fingerprint, pretraining=mine, results=fresh, aggregates=agg,
-                                 tolerances=tol, tolerance_stds=TOLERANCE_STDS, tolerance_videos=TOLERANCE_VIDEOS,
-                                 spread=spread))
-    log(f"wrote {golden_path} and {backbone}: {len(fresh)} jobs, {len(agg)} aggregates, "
-        f"spread over {len(spread) + 1} runs")
+    write_json(
+        golden_path,
+        dict(
+            schema=GOLDEN_SCHEMA,
+            jobs=JOBS,
+            models=models,
+            env=environment(),
+            fingerprint=benchmark.fingerprint,
+            pretraining=mine,
+            results=fresh,
+            aggregates=agg,
+            tolerances=tol,
+            tolerance_stds=TOLERANCE_STDS,
+            tolerance_videos=TOLERANCE_VIDEOS,
+            spread=spread,
+        ),
+    )
+    log(
+        f"wrote {golden_path} and {backbone}: {len(fresh)} jobs, {len(agg)} aggregates, "
+        f"spread over {len(spread) + 1} runs"
+    )
     accuracies = [mine["accuracy"]] + [r["pretraining"]["accuracy"] for r in spread]
-    log(f"  tiny CLIP still-image accuracy: {mine['accuracy']:.3f}, over the runs {min(accuracies):.3f}-"
-        f"{max(accuracies):.3f}, std {np.std(accuracies, ddof=1):.3f}")
+    log(
+        f"  tiny CLIP still-image accuracy: {mine['accuracy']:.3f}, over the runs {min(accuracies):.3f}-"
+        f"{max(accuracies):.3f}, std {np.std(accuracies, ddof=1):.3f}"
+    )
     identical = [sum(r["results"].get(k) == v for k, v in fresh.items()) for r in spread]
     log(f"  jobs identical to this run's, per spread run: {identical} of {len(fresh)}")
     for name, t in tol.items():
-        log(f"  {name}: {agg[name]:.4f}, std {t['std']:.4f}, max deviation {t['max_deviation']:.4f}, "
-            f"tolerance {t['tolerance']:.4f}")
+        log(
+            f"  {name}: {agg[name]:.4f}, std {t['std']:.4f}, max deviation {t['max_deviation']:.4f}, "
+            f"tolerance {t['tolerance']:.4f}"
+        )
     return fresh

@@ -20,6 +20,7 @@ Label mapping rules of a source file (manifest key ``labels``):
 - ``name``: labels index the repo's own class CSV (``class_csv``) and are re-labelled by class name (EZ-CLIP).
   EZ-CLIP's paths are absolute paths on its authors' machines; only the file name is kept (``paths: basename``).
 """
+
 import csv
 import io
 import json
@@ -30,25 +31,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ezclip import datasets, registry
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.errors import EzclipError, InputError, UnknownNameError
 from ezclip.records import file_sha256
 
-MANIFEST_DIR = Path(__file__).resolve().parents[1] / "splits"
-DATASETS = ("k400", "k600", "hmdb51", "ucf101", "ssv2")
+MANIFEST_DIR = registry.SPLITS
+DATASETS = tuple(datasets.DATASETS)
 REPOS = ("ViFi-CLIP", "EZ-CLIP")
 MAX_PROBLEMS = 10  # per file, in the report
 
 
 def default_out():
-    """Where the benchmark looks for imported splits: $EZCLIP_SPLITS, else $EZCLIP_CACHE/splits, else
-    ~/.cache/ezclip/splits."""
-    if os.environ.get("EZCLIP_SPLITS"):
-        return Path(os.environ["EZCLIP_SPLITS"])
-    return Path(os.environ.get("EZCLIP_CACHE") or Path.home() / ".cache" / "ezclip") / "splits"
+    """Where the benchmark looks for imported splits (``ezclip.benchmark.default_splits``)."""
+    from ezclip.benchmark import default_splits
+
+    return default_splits()
 
 
 # ---------------------------------------------------------------- manifests
+
 
 def load_manifest(dataset, manifest_dir=None):
     path = Path(manifest_dir or MANIFEST_DIR) / f"{dataset}.json"
@@ -82,7 +84,7 @@ def class_in_path(rule, path, names):
         match = HMDB_SUFFIX.search(stem)
         if not match:
             return None
-        title = stem[:match.start()]
+        title = stem[: match.start()]
         # the longest class the title ends with: 'draw_sword' beats 'sword', 'kick_ball' is never 'kick'
         hits = [n for n in names if title == n.replace(" ", "_") or title.endswith("_" + n.replace(" ", "_"))]
         return max(hits, key=len) if hits else None
@@ -98,9 +100,11 @@ def class_in_path(rule, path, names):
 
 # ---------------------------------------------------------------- checking one official file
 
+
 @dataclass
 class Checked:
     """One official file checked against its manifest entry (a list, or a class CSV when ``list_name`` is None)."""
+
     dataset: str
     list_name: str | None
     repo: str
@@ -130,8 +134,9 @@ def check_hash_and_count(result, spec, count, what="lines"):
         actual = file_sha256(result.file)
         result.sha256 = "yes" if actual == spec["sha256"] else "no"
         if actual != spec["sha256"]:
-            result.problem(f"sha256 mismatch: {actual[:12]}... instead of {spec['sha256'][:12]}... "
-                           "(not the official file)")
+            result.problem(
+                f"sha256 mismatch: {actual[:12]}... instead of {spec['sha256'][:12]}... (not the official file)"
+            )
     if spec.get(what) is not None and count != spec[what]:
         result.problem(f"{count} {what} instead of {spec[what]}")
 
@@ -153,8 +158,10 @@ def check_class_file(manifest, spec, file):
         result.problem(f"class names differ from the manifest's {spec['class_set']!r} set")
     elif spec.get("renamed"):
         swaps = sorted({" / ".join(sorted(pair)) for pair in spec["renamed"].items()})
-        result.warnings.append(f"{file}: names swapped relative to the video file names ({'; '.join(swaps)}); "
-                               "the imported class CSVs use the names the videos carry")
+        result.warnings.append(
+            f"{file}: names swapped relative to the video file names ({'; '.join(swaps)}); "
+            "the imported class CSVs use the names the videos carry"
+        )
     return result
 
 
@@ -190,8 +197,7 @@ def check_list(manifest, list_name, source, file, class_csv=None):
         seen[path] = e.line
         named = class_in_path(manifest.get("path_class_rule"), path, names)
         if manifest.get("path_class_rule") and named != names[label]:
-            result.problem(f"{path} is {named!r} by its file name but labelled {e.label} "
-                           f"(= {names[label]!r})", e.line)
+            result.problem(f"{path} is {named!r} by its file name but labelled {e.label} (= {names[label]!r})", e.line)
         per_class[label].append(e.line)
         result.entries.append((path, e.num_frames, label))
     result.classes = len(per_class)
@@ -200,12 +206,15 @@ def check_list(manifest, list_name, source, file, class_csv=None):
     if spec.get("per_class"):
         for label, lines in sorted(per_class.items()):
             if len(lines) != spec["per_class"]:
-                result.problem(f"class {names[label]!r} has {len(lines)} videos instead of {spec['per_class']} "
-                               f"(lines {', '.join(map(str, lines[:20]))})")
+                result.problem(
+                    f"class {names[label]!r} has {len(lines)} videos instead of {spec['per_class']} "
+                    f"(lines {', '.join(map(str, lines[:20]))})"
+                )
     return result
 
 
 # ---------------------------------------------------------------- import
+
 
 def find_checkouts(source, manifests):
     """{repo: folder}: SOURCE itself or its immediate sub-folders, recognised by the manifests' file paths."""
@@ -246,8 +255,9 @@ def class_csv_text(names):
 
 
 def list_text(entries):
-    return "".join(f"{path} {label}\n" if frames is None else f"{path} {frames} {label}\n"
-                   for path, frames, label in entries)
+    return "".join(
+        f"{path} {label}\n" if frames is None else f"{path} {frames} {label}\n" for path, frames, label in entries
+    )
 
 
 def import_dataset(manifest, checkouts, out):
@@ -263,8 +273,9 @@ def import_dataset(manifest, checkouts, out):
             rows.append(result)
     written = {}
     for list_name, spec in manifest["lists"].items():
-        present = [s for s in spec["sources"] if s["repo"] in checkouts
-                   and (checkouts[s["repo"]] / s["path"]).is_file()]
+        present = [
+            s for s in spec["sources"] if s["repo"] in checkouts and (checkouts[s["repo"]] / s["path"]).is_file()
+        ]
         if not present:
             missing.append(list_name)
         for source in present:
@@ -274,8 +285,9 @@ def import_dataset(manifest, checkouts, out):
                 class_csv = folder / source["class_csv"]
                 csv_check = by_path.get((source["repo"], source["class_csv"]))
                 if csv_check is not None and not csv_check.ok:
-                    result = Checked(manifest["dataset"], list_name, source["repo"], source["path"],
-                                     folder / source["path"])
+                    result = Checked(
+                        manifest["dataset"], list_name, source["repo"], source["path"], folder / source["path"]
+                    )
                     result.problem(f"its class CSV {class_csv} was rejected")
                     result.status = "REJECTED"
                     rows.append(result)
@@ -301,9 +313,15 @@ def import_dataset(manifest, checkouts, out):
         record.setdefault("lists", {})
         for list_name, result in written.items():
             record["lists"][list_name] = dict(
-                class_set=manifest["lists"][list_name]["class_set"], repo=result.repo, path=result.relpath,
-                file=str(result.file), lines=result.lines, classes=result.classes, sha256_match=result.sha256,
-                warnings=[w.split(": ", 1)[1] for w in result.warnings])
+                class_set=manifest["lists"][list_name]["class_set"],
+                repo=result.repo,
+                path=result.relpath,
+                file=str(result.file),
+                lines=result.lines,
+                classes=result.classes,
+                sha256_match=result.sha256,
+                warnings=[w.split(": ", 1)[1] for w in result.warnings],
+            )
         write_atomic(record_path, json.dumps(record, indent=1) + "\n")
     return rows, missing
 
@@ -327,10 +345,17 @@ def import_splits(source, out=None, datasets=DATASETS, manifest_dir=None):
 def print_report(rows, missing, out):
     from tabulate import tabulate
 
-    table = [[r.dataset, r.list_name or "(class CSV)", f"{r.repo}:{r.relpath}", r.lines, r.classes, r.sha256,
-              r.status] for r in rows]
-    print(tabulate(table, headers=["dataset", "list", "official file", "lines", "classes", "sha256 match",
-                                   "status"], colalign=("left", "left", "left", "right", "right")))
+    table = [
+        [r.dataset, r.list_name or "(class CSV)", f"{r.repo}:{r.relpath}", r.lines, r.classes, r.sha256, r.status]
+        for r in rows
+    ]
+    print(
+        tabulate(
+            table,
+            headers=["dataset", "list", "official file", "lines", "classes", "sha256 match", "status"],
+            colalign=("left", "left", "left", "right", "right"),
+        )
+    )
     for r in rows:
         for message in r.problems[:MAX_PROBLEMS]:
             print(f"rejected: {message}")
@@ -356,6 +381,7 @@ def cmd_import(args):
 
 # ---------------------------------------------------------------- drawing new splits
 
+
 def base_novel(names, counts):
     """The originals' rule: base = the most frequent half (the larger half when odd), ties broken by name.
 
@@ -379,8 +405,17 @@ def sample_per_class(by_class, labels, k, seed, what, names, train_list):
     return picked
 
 
-def draw_splits(dataset, train_list, classes_csv, out=None, shots=(2, 4, 8, 16), seeds=(1, 2, 3),
-                base_shots=16, test_list=None, force=False):
+def draw_splits(
+    dataset,
+    train_list,
+    classes_csv,
+    out=None,
+    shots=(2, 4, 8, 16),
+    seeds=(1, 2, 3),
+    base_shots=16,
+    test_list=None,
+    force=False,
+):
     """Write fewshot_K (first seed), base_train_s1.. (one per seed), base/novel class sets and, with a test
     list, base_test/novel_test into ``<out>/<dataset>/``; returns the note written next to them."""
     names = read_class_csv(classes_csv)
@@ -395,18 +430,24 @@ def draw_splits(dataset, train_list, classes_csv, out=None, shots=(2, 4, 8, 16),
     def lines(groups, relabel):
         return list_text((e.path, e.num_frames, relabel[e.label]) for group in groups for e in group)
 
-    files = {"classes.csv": class_csv_text(names), "base.csv": class_csv_text([names[i] for i in base]),
-             "novel.csv": class_csv_text([names[i] for i in novel])}
+    files = {
+        "classes.csv": class_csv_text(names),
+        "base.csv": class_csv_text([names[i] for i in base]),
+        "novel.csv": class_csv_text([names[i] for i in novel]),
+    }
     drawn = {}
     for k in shots:
-        files[f"fewshot_{k}.txt"] = lines(sample_per_class(by_class, range(len(names)), k, seeds[0], "fewshot",
-                                                           names, train_list), range(len(names)))
+        files[f"fewshot_{k}.txt"] = lines(
+            sample_per_class(by_class, range(len(names)), k, seeds[0], "fewshot", names, train_list), range(len(names))
+        )
         drawn[f"fewshot_{k}"] = dict(class_set="classes", per_class=k, seed=seeds[0], lines=k * len(names))
     for s, seed in enumerate(seeds, start=1):
-        files[f"base_train_s{s}.txt"] = lines(sample_per_class(by_class, base, base_shots, seed, "base_train",
-                                                               names, train_list), position)
-        drawn[f"base_train_s{s}"] = dict(class_set="base", per_class=base_shots, seed=seed,
-                                         lines=base_shots * len(base))
+        files[f"base_train_s{s}.txt"] = lines(
+            sample_per_class(by_class, base, base_shots, seed, "base_train", names, train_list), position
+        )
+        drawn[f"base_train_s{s}"] = dict(
+            class_set="base", per_class=base_shots, seed=seed, lines=base_shots * len(base)
+        )
     if test_list:
         test = read_video_list(test_list, len(names))
         for name, part in (("base_test", set(base)), ("novel_test", set(novel))):
@@ -419,15 +460,23 @@ def draw_splits(dataset, train_list, classes_csv, out=None, shots=(2, 4, 8, 16),
     if clash and not force:
         raise InputError(clash[0], "already exists; pass --force to overwrite, or another --out / --dataset")
     note = dict(
-        dataset=dataset, train_list=str(Path(train_list).resolve()), train_sha256=file_sha256(train_list),
-        classes_csv=str(Path(classes_csv).resolve()), test_list=str(Path(test_list).resolve()) if test_list else None,
-        rule=("base = the most frequent half of classes by train count (the larger half when odd), ties broken by "
-              "name: classes sorted by (count, name) ascending, the first floor(C/2) novel, the rest base, both "
-              "listed in that order; K videos per class drawn with random.Random('<list kind>:<K>:<seed>') from "
-              "each class's train videos in list order (kinds 'fewshot', 'base_train'); few-shot lists use the "
-              "first seed, base_train_s<i> the i-th"),
-        train_counts={names[i]: counts[i] for i in range(len(names))}, base=[names[i] for i in base],
-        novel=[names[i] for i in novel], lists=drawn)
+        dataset=dataset,
+        train_list=str(Path(train_list).resolve()),
+        train_sha256=file_sha256(train_list),
+        classes_csv=str(Path(classes_csv).resolve()),
+        test_list=str(Path(test_list).resolve()) if test_list else None,
+        rule=(
+            "base = the most frequent half of classes by train count (the larger half when odd), ties broken by "
+            "name: classes sorted by (count, name) ascending, the first floor(C/2) novel, the rest base, both "
+            "listed in that order; K videos per class drawn with random.Random('<list kind>:<K>:<seed>') from "
+            "each class's train videos in list order (kinds 'fewshot', 'base_train'); few-shot lists use the "
+            "first seed, base_train_s<i> the i-th"
+        ),
+        train_counts={names[i]: counts[i] for i in range(len(names))},
+        base=[names[i] for i in base],
+        novel=[names[i] for i in novel],
+        lists=drawn,
+    )
     files["drawn.json"] = json.dumps(note, indent=1) + "\n"
     for name, text in files.items():
         write_atomic(folder / name, text)
@@ -435,8 +484,17 @@ def draw_splits(dataset, train_list, classes_csv, out=None, shots=(2, 4, 8, 16),
 
 
 def cmd_make(args):
-    note = draw_splits(args.dataset, args.train_list, args.classes, args.out, args.shots, args.seeds,
-                       args.base_shots, args.test_list, args.force)
+    note = draw_splits(
+        args.dataset,
+        args.train_list,
+        args.classes,
+        args.out,
+        args.shots,
+        args.seeds,
+        args.base_shots,
+        args.test_list,
+        args.force,
+    )
     folder = Path(args.out or default_out()) / args.dataset
     print(f"{folder}: {len(note['train_counts'])} classes, {len(note['base'])} base, {len(note['novel'])} novel")
     for name, info in note["lists"].items():
@@ -454,20 +512,32 @@ def add_commands(subparsers):
     splits = subparsers.add_parser("splits", help="import official split files or draw new ones")
     sub = splits.add_subparsers(dest="splits_command", required=True)
 
-    imp = sub.add_parser("import", help="verify and import the official lists of a ViFi-CLIP / EZ-CLIP checkout",
-                         description="Verify every official list found in SOURCE against the manifests "
-                                     "(sha256, lines, classes, labels) and write the accepted ones, re-labelled "
-                                     "into the harness's class sets.")
+    imp = sub.add_parser(
+        "import",
+        help="verify and import the official lists of a ViFi-CLIP / EZ-CLIP checkout",
+        description="Verify every official list found in SOURCE against the manifests "
+        "(sha256, lines, classes, labels) and write the accepted ones, re-labelled "
+        "into the harness's class sets.",
+    )
     imp.add_argument("source", help="a checkout of ViFi-CLIP or EZ-CLIP, or a folder holding such checkouts")
     imp.add_argument("--out", help=OUT_HELP)
-    imp.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS), metavar="D",
-                     help=f"only these datasets ({', '.join(DATASETS)})")
+    imp.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASETS,
+        default=list(DATASETS),
+        metavar="D",
+        help=f"only these datasets ({', '.join(DATASETS)})",
+    )
     imp.set_defaults(func=cmd_import)
 
-    make = sub.add_parser("make", help="draw seeded few-shot and base-to-novel lists from a full train list",
-                          description="Base = the most frequent half of classes by train count (ties by name); "
-                                      "K videos per class drawn with a seeded RNG. fewshot_K uses the first seed, "
-                                      "base_train_s<i> the i-th.")
+    make = sub.add_parser(
+        "make",
+        help="draw seeded few-shot and base-to-novel lists from a full train list",
+        description="Base = the most frequent half of classes by train count (ties by name); "
+        "K videos per class drawn with a seeded RNG. fewshot_K uses the first seed, "
+        "base_train_s<i> the i-th.",
+    )
     make.add_argument("--dataset", required=True, help="folder name under --out, e.g. hmdb51")
     make.add_argument("--train-list", required=True, help="the full train list ('path label' lines)")
     make.add_argument("--classes", required=True, help="the train list's class CSV ('id,name')")

@@ -5,6 +5,7 @@ LaTeX. A cell is the mean (and std, sample std over splits or seeds) of the reco
 whose records were measured under different protocol settings marks the odd ones out with a dagger
 and says how they differ. Reported numbers carry a source letter, explained below the table.
 """
+
 import csv
 import io
 import json
@@ -14,36 +15,18 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from ezclip.records import REPO_ROOT, read_records
+from ezclip import registry
+from ezclip.records import read_records, record_protocol_id
+from ezclip.summary import (
+    Cells,
+    group_order,
+    harmonic_mean,
+    mean_std,
+    pct,
+    records_by_benchmark,
+)
 
-REFERENCE = REPO_ROOT / "results" / "reference" / "accuracy.json"
-DATASET_ORDER = ("hmdb51", "ucf101", "k600", "k400", "ssv2")
-
-
-def group_order(group):
-    dataset, _, rest = group.partition("/")
-    return (DATASET_ORDER.index(dataset) if dataset in DATASET_ORDER else len(DATASET_ORDER), dataset,
-            int(rest[1:]) if rest[:1] == "k" and rest[1:].isdigit() else 0, rest)
-SETTINGS = ("protocol_version", "crops", "input_size", "list_sha256")
-
-
-def record_settings(record):
-    return dict(protocol_version=record["protocol"]["version"], crops=record["eval"].get("crops"),
-                input_size=record["eval"].get("input_size"), list_sha256=record["eval"].get("list_sha256", "")[:12])
-
-
-def pct(x):
-    return 100.0 * x
-
-
-def mean_std(values):
-    """Mean and sample std (n-1) of a list; std is None for a single value."""
-    mean = statistics.fmean(values)
-    return mean, (statistics.stdev(values) if len(values) > 1 else None)
-
-
-def harmonic_mean(base, novel):
-    return 2 * base * novel / (base + novel) if base + novel else 0.0
+REFERENCE = registry.REFERENCE / "accuracy.json"
 
 
 def fmt(mean, std=None, n=None, mark=""):
@@ -51,64 +34,6 @@ def fmt(mean, std=None, n=None, mark=""):
         return "–"
     text = f"{mean:.1f}" + (f" ± {std:.1f}" if std is not None else "")
     return text + mark
-
-
-class Cells:
-    """Records grouped by (protocol id, model, group); the protocol decides what a group is."""
-
-    def __init__(self, records):
-        self.ok = [r for r in records if r.get("status") == "ok"]
-        self.other = [r for r in records if r.get("status") != "ok"]
-        self.cells = defaultdict(list)
-        # ablated models: {name: dict(of=..., change=...)}; they get their own table
-        self.ablations = {r["model"]["name"]: r["model"]["ablation"] for r in self.ok if r["model"].get("ablation")}
-        for r in self.ok:
-            self.cells[(protocol_key(r), r["model"]["name"], r["eval"]["group"])].append(r)
-
-    def chance(self, protocol, group):
-        sizes = [r["eval"]["num_classes"] for (p, _, g), v in self.cells.items() if p == protocol and g == group
-                 for r in v]
-        return statistics.fmean(100.0 / n for n in sizes) if sizes else None
-
-    def first_records(self, protocol, model, groups):
-        """The records of ``model`` in the first of ``groups`` it has any in (for its row label)."""
-        return next((rs for g in groups for rs in [self.values(protocol, model, g)[1]] if rs), None)
-
-    def models(self, protocol):
-        return sorted({m for (p, m, _) in self.cells if p == protocol} - set(self.ablations))
-
-    def values(self, protocol, model, group, metric="top1"):
-        rs = sorted(self.cells.get((protocol, model, group), []), key=lambda r: (r["stage"], r["eval"]["list"]))
-        return [pct(r["metrics"][metric]) for r in rs if metric in r["metrics"]], rs
-
-    def column_settings(self, protocol, group):
-        """Records of a column measured differently from the rest: settings are compared with the
-        column's majority, the list's hash with the majority for that list. Returns
-        ``(ids of odd records, notes)``."""
-        rs = [r for (p, _, g), v in self.cells.items() if p == protocol and g == group for r in v]
-        odd, notes = set(), []
-
-        def majority(values):
-            return max(set(values), key=lambda v: (values.count(v), v))
-
-        column = {k: majority([record_settings(r)[k] for r in rs]) for k in SETTINGS if k != "list_sha256"}
-        per_list = defaultdict(list)
-        for r in rs:
-            per_list[r["eval"]["list"]].append(record_settings(r)["list_sha256"])
-        for r in sorted(rs, key=lambda r: (r["model"]["name"], r["eval"]["list"])):
-            mine = record_settings(r)
-            diff = [f"{k} {mine[k]} (column: {v})" for k, v in column.items() if mine[k] != v]
-            if mine["list_sha256"] != majority(per_list[r["eval"]["list"]]):
-                diff.append(f"list {r['eval']['list']} sha256 {mine['list_sha256']}… differs from the other models'")
-            if diff:
-                odd.add(id(r))
-                notes.append(f"† {r['model']['name']}, {group}/{r['eval']['list']}: {'; '.join(diff)}")
-        return odd, notes
-
-
-def protocol_key(record):
-    p = record["protocol"]
-    return p["name"] + (f"+{p['variant']}" if p.get("variant") else "")
 
 
 def load_reference(path=REFERENCE):
@@ -127,8 +52,10 @@ class Footnotes:
         return self.letters[name]
 
     def lines(self):
-        out = [f"[{letter}] {self.sources[name]['where']} (confidence: {self.sources[name]['confidence']})"
-               for name, letter in self.letters.items()]
+        out = [
+            f"[{letter}] {self.sources[name]['where']} (confidence: {self.sources[name]['confidence']})"
+            for name, letter in self.letters.items()
+        ]
         return out + self.notes
 
 
@@ -170,8 +97,14 @@ def cell_text(cells, protocol, model, group, odd, metric="top1"):
 
 def settings_note(cells, protocol, groups):
     notes = [n for g in groups for n in cells.column_settings(protocol, g)[1]]
-    return notes + (["† marks numbers measured under other protocol settings than the rest of their column: "
-                     "not directly comparable"] if notes else [])
+    return notes + (
+        [
+            "† marks numbers measured under other protocol settings than the rest of their column: "
+            "not directly comparable"
+        ]
+        if notes
+        else []
+    )
 
 
 def reported_cells(reference, foot, protocol, model, group):
@@ -184,7 +117,7 @@ def reported_cells(reference, foot, protocol, model, group):
     return fmt(entry["value"], std) + f" [{letter}]{mark}", entry["value"]
 
 
-def accuracy_table(cells, benchmark, protocol, title, groups, reference, metric="top1", with_reported=True):
+def accuracy_table(cells, benchmark, protocol, title, groups, reference, with_reported=True, metric="top1"):
     foot = Footnotes(reference[1])
     headers = ["model"]
     for g in groups:
@@ -203,10 +136,13 @@ def accuracy_table(cells, benchmark, protocol, title, groups, reference, metric=
                 ref_text, ref = reported_cells(reference[0], foot, protocol.split("+")[0], model, g)
                 row += [ref_text, f"{ours - ref:+.1f}" if ours is not None and ref is not None else "–"]
         rows.append(row)
-    rows.append(["chance"] + [x for g in groups for x in [fmt(cells.chance(protocol, g))]
-                              + (["", ""] if with_reported else [])])
-    notes = [f"Top-1 accuracy (%) from {sum(len(v) for (p, _, _), v in cells.cells.items() if p == protocol)} "
-             "records; mean ± sample std over splits/seeds; chance is 100 / number of classes."]
+    rows.append(
+        ["chance"] + [x for g in groups for x in [fmt(cells.chance(protocol, g))] + (["", ""] if with_reported else [])]
+    )
+    notes = [
+        f"Top-1 accuracy (%) from {sum(len(v) for (p, _, _), v in cells.cells.items() if p == protocol)} "
+        "records; mean ± sample std over splits/seeds; chance is 100 / number of classes."
+    ]
     notes += settings_note(cells, protocol, groups)
     if with_reported:
         notes += foot.lines() + ["* the reported number (or its std) is recalled, not verified against the source"]
@@ -219,8 +155,8 @@ def benchmark_title(benchmark, title):
     return f"{title} [{benchmark}]"
 
 
-def base2novel_table(cells, benchmark, protocol, reference, with_reported):
-    datasets = sorted({g.split("/")[0] for (p, _, g) in cells.cells if p == protocol}, key=group_order)
+def base2novel_table(cells, benchmark, protocol, title, groups, reference, with_reported=True):
+    datasets = sorted({g.split("/")[0] for g in groups}, key=group_order)
     foot = Footnotes(reference[1])
     headers, rows = ["model"], []
     for d in datasets:
@@ -239,11 +175,17 @@ def base2novel_table(cells, benchmark, protocol, reference, with_reported):
             if with_reported:
                 row.append(reported_cells(reference[0], foot, protocol.split("+")[0], model, f"{d}/hm")[0])
         rows.append(row)
-    notes = ["Top-1 (%): base test videos against base classes, novel against novel; mean ± sample std over "
-             "seeds; HM = 2BN/(B+N) of the seed means."] + settings_note(cells, protocol, groups)
+    notes = [
+        "Top-1 (%): base test videos against base classes, novel against novel; mean ± sample std over "
+        "seeds; HM = 2BN/(B+N) of the seed means."
+    ] + settings_note(cells, protocol, groups)
     if with_reported:
         notes += foot.lines() + ["* recalled, not verified against the source"]
-    return Table(benchmark_title(benchmark, "Base-to-novel generalisation"), headers, rows, notes)
+    return Table(benchmark_title(benchmark, title), headers, rows, notes)
+
+
+# the table kinds a protocol config can declare (``report = dict(table=...)``)
+TABLE_KINDS = {"accuracy": accuracy_table, "base_novel": base2novel_table}
 
 
 def order_table(cells, benchmark):
@@ -263,11 +205,14 @@ def order_table(cells, benchmark):
         rows.append([model] + [fmt(*found[model][g]) if g in found[model] else "–" for g in groups])
     if not rows:
         return None
-    notes = ["Reversal-pair accuracy (%): among test videos of classes that are exact time reversals of each "
-             "other, how often the true class scores above its reversed partner. Chance (and any order-blind "
-             "model) is 50."]
-    return Table(benchmark_title(benchmark, "Time-order diagnostic"), ["model"] + [f"{p}: {g}" for p, g in groups],
-                 rows, notes)
+    notes = [
+        "Reversal-pair accuracy (%): among test videos of classes that are exact time reversals of each "
+        "other, how often the true class scores above its reversed partner. Chance (and any order-blind "
+        "model) is 50."
+    ]
+    return Table(
+        benchmark_title(benchmark, "Time-order diagnostic"), ["model"] + [f"{p}: {g}" for p, g in groups], rows, notes
+    )
 
 
 def ablation_table(cells, benchmark, base):
@@ -275,12 +220,13 @@ def ablation_table(cells, benchmark, base):
     least one ablation have records: top-1, and reversal-pair accuracy where the group has pairs."""
     changes = {name: a["change"] for name, a in cells.ablations.items() if a["of"] == base}
     columns = []
-    for (protocol, model, group) in sorted(cells.cells, key=lambda k: (k[0], group_order(k[2]))):
+    for protocol, model, group in sorted(cells.cells, key=lambda k: (k[0], group_order(k[2]))):
         if model != base:
             continue
         for metric in ("top1", "pair_acc"):
             if cells.values(protocol, base, group, metric)[0] and any(
-                    cells.values(protocol, m, group, metric)[0] for m in changes):
+                cells.values(protocol, m, group, metric)[0] for m in changes
+            ):
                 columns.append((protocol, group, metric))
     if not columns:
         return None
@@ -296,18 +242,12 @@ def ablation_table(cells, benchmark, base):
     rows = [[f"{base} (full)"] + [cell(base, c) for c in columns]]
     rows += [[f"{name}: {change}"] + [cell(name, c) for c in columns] for name, change in sorted(changes.items())]
     headers = ["model"] + [f"{p}: {g}" + (" pair acc" if m == "pair_acc" else "") for p, g, m in columns]
-    notes = [f"Top-1 (%), and reversal-pair accuracy (%) where noted; mean ± sample std over splits/seeds; in "
-             f"brackets the difference from the full {base}. Each ablation changes one setting of {base}'s config "
-             "(benchmarks/models/ablations/) and keeps its recipe."]
+    notes = [
+        f"Top-1 (%), and reversal-pair accuracy (%) where noted; mean ± sample std over splits/seeds; in "
+        f"brackets the difference from the full {base}. Each ablation changes one setting of {base}'s config "
+        "(ezclip/registry/models/ablations/) and keeps its recipe."
+    ]
     return Table(benchmark_title(benchmark, f"Ablations of {base}"), headers, rows, notes)
-
-
-def records_by_benchmark(records):
-    """Tables never mix benchmarks: mini, full, and each --subset N apart."""
-    by_bench = defaultdict(list)
-    for r in records:
-        by_bench[r["benchmark"] + (f"-subset{r['subset']}" if r.get("subset") else "")].append(r)
-    return by_bench
 
 
 def build_tables(records):
@@ -317,19 +257,15 @@ def build_tables(records):
     for bench, rs in sorted(records_by_benchmark(records).items()):
         cells = Cells(rs)
         with_reported = bench == "full"
-        protocols = sorted({protocol_key(r) for r in cells.ok})
+        protocols = sorted({record_protocol_id(r) for r in cells.ok})
         tables = {}
         for protocol in protocols:
             groups = sorted({g for (p, _, g) in cells.cells if p == protocol}, key=group_order)
-            base = protocol.split("+")[0]
-            if base == "base2novel":
-                tables[protocol] = base2novel_table(cells, bench, protocol, reference, with_reported)
-            else:
-                title = {"zeroshot": "Zero-shot cross-dataset transfer", "fewshot": "Few-shot"}.get(base, base)
-                if protocol != base:
-                    title += f" (variant {protocol.split('+')[1]})"
-                tables[protocol] = accuracy_table(cells, bench, protocol, title, groups, reference,
-                                                  with_reported=with_reported)
+            # how a protocol is reported is declared by its config and carried by its records
+            info = next(r["protocol"] for r in cells.ok if record_protocol_id(r) == protocol)
+            title = info["title"] + (f" (variant {info['variant']})" if info.get("variant") else "")
+            table = TABLE_KINDS[info["report"]["table"]]
+            tables[protocol] = table(cells, bench, protocol, title, groups, reference, with_reported)
         order = order_table(cells, bench)
         if order:
             tables["order"] = order
@@ -338,11 +274,22 @@ def build_tables(records):
             if ablation:
                 tables[f"ablation-{base}"] = ablation
         if cells.other:
-            tables["status"] = Table(benchmark_title(bench, "Jobs not reported above"),
-                                     ["protocol", "model", "stage", "list", "status", "reason"],
-                                     sorted([protocol_key(r), r["model"]["name"], r["stage"],
-                                             f"{r['eval']['dataset']}/{r['eval']['list']}", r["status"],
-                                             r.get("reason", "")] for r in cells.other), [])
+            tables["status"] = Table(
+                benchmark_title(bench, "Jobs not reported above"),
+                ["protocol", "model", "stage", "list", "status", "reason"],
+                sorted(
+                    [
+                        record_protocol_id(r),
+                        r["model"]["name"],
+                        r["stage"],
+                        f"{r['eval']['dataset']}/{r['eval']['list']}",
+                        r["status"],
+                        r.get("reason", ""),
+                    ]
+                    for r in cells.other
+                ),
+                [],
+            )
         out[bench] = tables
     return out
 
@@ -355,20 +302,52 @@ def efficiency_table(doc, name):
         return f"{row[key] * scale:.4g}" if key in row else "–"
 
     for row in doc["rows"]:
-        reported = (f"{row['reported_gflops']:g} ({row.get('reported_frames', '?')}f) "
-                    f"[{row.get('reported_source')}, {row.get('reported_confidence')}]") if "reported_gflops" in row else "–"
-        rows.append([row["model"], row["arch"], row["frames"], f"{row['params_total']:,}", f"{row['params_trainable']:,}",
-                     num(row, "vision_gmac"), num(row, "vision_gflops"), num(row, "text_per_prompt_gmac"),
-                     num(row, "latency_ms"), num(row, "throughput_ratio_vs_tower"), reported,
-                     row.get("reference_note", "")])
+        reported = (
+            (
+                f"{row['reported_gflops']:g} ({row.get('reported_frames', '?')}f) "
+                f"[{row.get('reported_source')}, {row.get('reported_confidence')}]"
+            )
+            if "reported_gflops" in row
+            else "–"
+        )
+        rows.append(
+            [
+                row["model"],
+                row["arch"],
+                row["frames"],
+                f"{row['params_total']:,}",
+                f"{row['params_trainable']:,}",
+                num(row, "vision_gmac"),
+                num(row, "vision_gflops"),
+                num(row, "text_per_prompt_gmac"),
+                num(row, "latency_ms"),
+                num(row, "throughput_ratio_vs_tower"),
+                reported,
+                row.get("reference_note", ""),
+            ]
+        )
     machine = doc["meta"].get("machine", {})
-    notes = ["GMAC: multiply-accumulates of one view's image path (fvcore with attention handles); GFLOPs = 2 x GMAC. "
-             "The papers' 'GFLOPs' are GMAC in this sense.",
-             f"Timing: {machine.get('device', '?')} ({machine.get('device_name', '')}, {machine.get('threads', '?')} "
-             f"threads, 1-min load {machine.get('load_average_1min', float('nan')):.1f}); speed vs tower: relative to "
-             "the plain CLIP image tower timed in alternation in the same run."]
-    headers = ["model", "arch", "frames", "params total", "params trainable", "vision GMAC/view", "vision GFLOPs/view",
-               "text GMAC/prompt", "ms/video", "speed vs tower", "reported GFLOPs [source]", "note"]
+    notes = [
+        "GMAC: multiply-accumulates of one view's image path (fvcore with attention handles); GFLOPs = 2 x GMAC. "
+        "The papers' 'GFLOPs' are GMAC in this sense.",
+        f"Timing: {machine.get('device', '?')} ({machine.get('device_name', '')}, {machine.get('threads', '?')} "
+        f"threads, 1-min load {machine.get('load_average_1min', float('nan')):.1f}); speed vs tower: relative to "
+        "the plain CLIP image tower timed in alternation in the same run.",
+    ]
+    headers = [
+        "model",
+        "arch",
+        "frames",
+        "params total",
+        "params trainable",
+        "vision GMAC/view",
+        "vision GFLOPs/view",
+        "text GMAC/prompt",
+        "ms/video",
+        "speed vs tower",
+        "reported GFLOPs [source]",
+        "note",
+    ]
     return Table(f"Efficiency ({name})", headers, rows, notes)
 
 
@@ -382,8 +361,9 @@ def write_tables(results_dir, out_dir=None):
     out_dir = Path(out_dir) if out_dir else results_dir / "tables"
     records = read_records(results_dir / "records")
     built = build_tables(records)
-    efficiency = {path.stem: json.loads(path.read_text())
-                  for path in sorted((results_dir / "efficiency").glob("*.json"))}
+    efficiency = {
+        path.stem: json.loads(path.read_text()) for path in sorted((results_dir / "efficiency").glob("*.json"))
+    }
     for name, doc in efficiency.items():
         built.setdefault("efficiency", {})[name] = efficiency_table(doc, name)
     written = []
@@ -402,8 +382,9 @@ def write_tables(results_dir, out_dir=None):
             for ext, text in (("md", table.markdown()), ("csv", table.csv()), ("tex", table.latex())):
                 atomic(out_dir / bench / f"{name}.{ext}", lambda tmp, text=text: tmp.write_text(text))
     for bench, rs in sorted(records_by_benchmark(records).items()):
-        figures = plots.build_figures(Cells(rs), lambda title, bench=bench: benchmark_title(bench, title),
-                                      list(efficiency.values()))
+        figures = plots.build_figures(
+            Cells(rs), lambda title, bench=bench: benchmark_title(bench, title), list(efficiency.values())
+        )
         for name, figure in figures.items():
             atomic(out_dir / bench / f"{name}.png", lambda tmp, figure=figure: plots.save(figure, tmp))
     return written, built

@@ -1,6 +1,6 @@
 """The model registry: one mmengine config file per model, found by name.
 
-Built-in models live in ``benchmarks/models/``; every folder on ``EZCLIP_MODEL_PATH`` (separated
+Built-in models live in ``ezclip/registry/models/``; every folder on ``EZCLIP_MODEL_PATH`` (separated
 like ``PATH``) is searched too, before the built-in one, so a user adds a baseline by writing one
 config file in a folder of their own and naming that folder, with no change to the harness.
 A model config defines ``model`` (an mmengine model dict) and may define ``recipe`` (its native
@@ -9,14 +9,16 @@ comes from). Ablations live in an ``ablations/`` subfolder: configs that inherit
 (``_base_``), change one thing and say so in ``ablation = dict(of=..., change=...)``. They run only
 when named, and the ablation table compares them with the model they ablate.
 """
+
 import os
 from pathlib import Path
 
 from mmengine.config import Config
 
+from ezclip import registry
 from ezclip.errors import UnknownNameError
 
-BUILTIN_MODEL_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "models"
+BUILTIN_MODEL_DIR = registry.MODELS
 MODEL_PATH_ENV = "EZCLIP_MODEL_PATH"
 
 

@@ -5,8 +5,6 @@ import pytest
 
 from ezclip.data.video_io import write_mp4
 
-SHARED_REFERENCE = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "reference"
-
 
 def moving_square_frames(seed, num_frames=16, size=64, color=(255, 0, 0), direction=1):
     """A square of one colour moving left or right on a grey background."""
@@ -15,7 +13,7 @@ def moving_square_frames(seed, num_frames=16, size=64, color=(255, 0, 0), direct
     start = int(rng.integers(0, size // 4))
     for t in range(num_frames):
         x = start + t * 2 if direction > 0 else size - 12 - start - t * 2
-        frames[t, 16:28, max(x, 0):max(x, 0) + 12] = color
+        frames[t, 16:28, max(x, 0) : max(x, 0) + 12] = color
     return frames
 
 
@@ -31,8 +29,9 @@ def video_dataset(tmp_path):
         lines.append(f"{name} {label}")
     (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
     (tmp_path / "classes.csv").write_text("id,name\n0,red square\n1,blue square\n")
-    return dict(root=str(root), ann_file=str(tmp_path / "list.txt"), class_file=str(tmp_path / "classes.csv"),
-                tmp=tmp_path)
+    return dict(
+        root=str(root), ann_file=str(tmp_path / "list.txt"), class_file=str(tmp_path / "classes.csv"), tmp=tmp_path
+    )
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +43,13 @@ def mini(tmp_path_factory):
 
     root = ensure_mini(tmp_path_factory.mktemp("cache"), log=lambda *a: None)
     info = json.loads((root / "mini.json").read_text())
-    return Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
-                     clip=dict(arch="ezclip-mini", pretrained=None), num_frames=NUM_FRAMES, input_size=32,
-                     reversal_pairs={"ssv2": info["datasets"]["ssv2"]["reversal_pairs"]})
+    return Benchmark(
+        "mini",
+        root / "videos",
+        root / "splits",
+        root / "descriptions",
+        clip=dict(arch="ezclip-mini", pretrained=None),
+        num_frames=NUM_FRAMES,
+        input_size=32,
+        reversal_pairs={"ssv2": info["datasets"]["ssv2"]["reversal_pairs"]},
+    )

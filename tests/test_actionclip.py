@@ -1,5 +1,6 @@
 """ActionCLIP against its official implementation (counts, parity, optimizer groups, checkpoints), and
 ViFi-CLIP / vanilla CLIP configs of VideoCLIP against the official ViFi-CLIP forward."""
+
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,10 @@ def tiny(fusion="Transf", **kwargs):
 
 def tiny_official(fx, fusion, **kwargs):
     model = tiny(fusion, classes=fx["class_names"], **kwargs)
-    checkpoint = dict(model_state_dict=official_clip_state(fx),  # as utils/saving.py writes it, fusion under
-                      fusion_model_state_dict={f"module.{k}": v for k, v in fx["fusion_states"][fusion].items()})
+    checkpoint = dict(
+        model_state_dict=official_clip_state(fx),  # as utils/saving.py writes it, fusion under
+        fusion_model_state_dict={f"module.{k}": v for k, v in fx["fusion_states"][fusion].items()},
+    )
     model.load_state_dict(ActionCLIP.from_official_state_dict(checkpoint), strict=True)
     return model.eval()
 
@@ -83,8 +86,9 @@ def test_defaults_follow_the_official_code():
 
 def test_conv1d_starts_as_the_official_channel_shift(official):
     fusion = TemporalFusion("Conv_1D", embed_dim=32, heads=1, num_frames=4)
-    torch.testing.assert_close(fusion.shift.weight.detach(), official["official_init"]["Conv_1D"]["shift.weight"],
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        fusion.shift.weight.detach(), official["official_init"]["Conv_1D"]["shift.weight"], rtol=0, atol=0
+    )
 
 
 # -- parity with the official code ------------------------------------------------------------------
@@ -103,8 +107,9 @@ def test_parity_with_official_code(fusion, official, monkeypatch):
     for case in ("distinct", "same"):  # train.py's loss, templates fixed to the official draw
         train = ref["train"][case]
         picks = iter(train["template_ids"])
-        monkeypatch.setattr(ClassPrompts, "sample_prompt",
-                            lambda self, label, rng=None: self.prompts[next(picks)][label])
+        monkeypatch.setattr(
+            ClassPrompts, "sample_prompt", lambda self, label, rng=None, picks=picks: self.prompts[next(picks)][label]
+        )
         with torch.no_grad():
             loss = model.loss_terms(video, torch.tensor(train["labels"])[:, None])["loss_kl"]
         torch.testing.assert_close(loss, train["total_loss"], rtol=0, atol=1e-4)
@@ -112,8 +117,9 @@ def test_parity_with_official_code(fusion, official, monkeypatch):
 
 def test_official_checkpoint_formats(official):
     model_state, fusion_state = official_clip_state(official), official["fusion_states"]["Transf"]
-    whole = ActionCLIP.from_official_state_dict(dict(
-        model_state_dict=model_state, fusion_model_state_dict=fusion_state, epoch=3, optimizer_state_dict={}))
+    whole = ActionCLIP.from_official_state_dict(
+        dict(model_state_dict=model_state, fusion_model_state_dict=fusion_state, epoch=3, optimizer_state_dict={})
+    )
     half = {k: v.half() for k, v in model_state.items()}
     split = ActionCLIP.from_official_state_dict(half, {f"module.{k}": v for k, v in fusion_state.items()})
     assert set(whole) == set(split) == set(tiny().state_dict())
@@ -130,8 +136,9 @@ def test_recipe_optimizer_groups_match_official(official):
     wrapper = build_optim_wrapper(model, dict(optimizer=recipe.optimizer, paramwise_cfg=recipe.paramwise_cfg))
     names = {id(p): n for n, p in model.named_parameters()}
     ours = {names[id(p)]: (g["lr"], g["weight_decay"]) for g in wrapper.optimizer.param_groups for p in g["params"]}
-    expected = {n: (pytest.approx(lr), pytest.approx(wd))
-                for n, (lr, wd) in official["official_lr_weight_decay_transf"].items()}
+    expected = {
+        n: (pytest.approx(lr), pytest.approx(wd)) for n, (lr, wd) in official["official_lr_weight_decay_transf"].items()
+    }
     assert ours == expected
 
 
@@ -200,9 +207,21 @@ def test_runner_trains_with_the_recipe_and_evaluates(video_dataset, tmp_path):
     cfg = load_model_config("actionclip", arch="ezclip-tiny", frames=4, pretrained=None)
     split = data_split(video_dataset["ann_file"], video_dataset["class_file"], video_dataset["root"])
     optimizer = dict(cfg.recipe.optimizer, lr=1e-3)  # big enough to see every group move in one step
-    runner = Runner.from_cfg(Config(runner_config(cfg.model, tmp_path / "work", train=split, val=split, input_size=32,
-                                                  batch_size=4, max_iters=1, optimizer=optimizer,
-                                                  paramwise_cfg=cfg.recipe.paramwise_cfg)))
+    runner = Runner.from_cfg(
+        Config(
+            runner_config(
+                cfg.model,
+                tmp_path / "work",
+                train=split,
+                val=split,
+                input_size=32,
+                batch_size=4,
+                max_iters=1,
+                optimizer=optimizer,
+                paramwise_cfg=cfg.recipe.paramwise_cfg,
+            )
+        )
+    )
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}
     runner.train()
     names = {id(p): n for n, p in runner.model.named_parameters()}

@@ -1,6 +1,7 @@
 """The bad-input catalogue: each case gives one clear error naming the file (and line), or, where the
 user chose skipping, a counted and recorded skip. (Lists, class and description CSVs: test_data.py;
 unknown names: test_cli.py; weights: test_clip.py; split hashes: test_splits.py.)"""
+
 import shutil
 
 import numpy as np
@@ -15,9 +16,17 @@ from ezclip.records import read_records
 
 
 def dataset(info, **kwargs):
-    return DATASETS.build(dict(type="VideoListDataset", ann_file=info["ann_file"], class_file=info["class_file"],
-                               data_prefix=dict(video=info["root"]), pipeline=eval_pipeline(4, input_size=32),
-                               test_mode=True, **kwargs))
+    return DATASETS.build(
+        dict(
+            type="VideoListDataset",
+            ann_file=info["ann_file"],
+            class_file=info["class_file"],
+            data_prefix=dict(video=info["root"]),
+            pipeline=eval_pipeline(4, input_size=32),
+            test_mode=True,
+            **kwargs,
+        )
+    )
 
 
 def test_truncated_mp4_is_named_or_skipped(video_dataset):
@@ -41,7 +50,7 @@ def test_skips_are_counted_in_the_records(mini, tmp_path):
 
     videos = tmp_path / "videos"
     shutil.copytree(mini.video_root("hmdb51"), videos / "hmdb51")
-    first = (mini.list_file("hmdb51", "test_split1").read_text().split()[0])
+    first = mini.list_file("hmdb51", "test_split1").read_text().split()[0]
     (videos / "hmdb51" / first).unlink()
     bench = Benchmark("mini", videos, mini.splits_root, None, clip=mini.clip, num_frames=4, input_size=32)
     protocol = load_protocol("zeroshot")
@@ -51,8 +60,14 @@ def test_skips_are_counted_in_the_records(mini, tmp_path):
     run_protocol(protocol, ["clip"], bench, tmp_path / "r2", tmp_path / "w", on_error="skip", log=lambda *a: None)
     (record,) = read_records(tmp_path / "r2" / "records")
     assert record["eval"]["videos_listed"] == 72 and record["eval"]["videos_evaluated"] == 71
-    assert record["eval"]["skipped"] == [dict(list_file=str(mini.list_file("hmdb51", "test_split1")), line=1,
-                                              video=str(videos / "hmdb51" / first), reason="video not found")]
+    assert record["eval"]["skipped"] == [
+        dict(
+            list_file=str(mini.list_file("hmdb51", "test_split1")),
+            line=1,
+            video=str(videos / "hmdb51" / first),
+            reason="video not found",
+        )
+    ]
 
 
 def test_the_command_line_prints_one_line_for_bad_input(mini, tmp_path, capsys, monkeypatch):
@@ -63,10 +78,26 @@ def test_the_command_line_prints_one_line_for_bad_input(mini, tmp_path, capsys, 
     bad = splits / "hmdb51" / "test_split1.txt"
     bad.write_text(bad.read_text().replace(" 3\n", " 99\n", 1))
     monkeypatch.setenv("EZCLIP_MODEL_PATH", str(tmp_path))
-    (tmp_path / "tinyclip.py").write_text('model = dict(type="VideoCLIP", clip=dict(arch="ezclip-mini"), num_frames=4)\n'
-                                          'recipe = dict(epochs=0, input_size=32)\n')
-    code = main(["run", "zeroshot", "--models", "tinyclip", "--data-root", str(mini.data_root), "--splits", str(splits),
-                 "--results", str(tmp_path / "results"), "--work-dir", str(tmp_path / "work")])
+    (tmp_path / "tinyclip.py").write_text(
+        'model = dict(type="VideoCLIP", clip=dict(arch="ezclip-mini"), num_frames=4)\n'
+        "recipe = dict(epochs=0, input_size=32)\n"
+    )
+    code = main(
+        [
+            "run",
+            "zeroshot",
+            "--models",
+            "tinyclip",
+            "--data-root",
+            str(mini.data_root),
+            "--splits",
+            str(splits),
+            "--results",
+            str(tmp_path / "results"),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "test_split1.txt:" in err[0] and "label 99 is outside the class list" in err[0]

@@ -9,7 +9,7 @@ def test_ls_models_lists_each_registered_model_and_its_config(capsys):
     assert main(["ls", "models"]) == 0
     out = capsys.readouterr().out
     for name in ("ezclip", "clip", "vificlip"):
-        assert f"benchmarks/models/{name}.py" in out
+        assert f"ezclip/registry/models/{name}.py" in out
 
 
 def test_console_script_runs():
@@ -33,11 +33,13 @@ def test_unknown_model_gets_the_closest_names(capsys):
 
 
 def test_a_model_added_by_a_config_file_outside_the_package(tmp_path, monkeypatch, capsys):
-    (tmp_path / "mymodel.py").write_text(textwrap.dedent("""
+    (tmp_path / "mymodel.py").write_text(
+        textwrap.dedent("""
         custom_imports = dict(imports=["ezclip"], allow_failed_imports=False)
         model = dict(type="VideoCLIP", clip=dict(arch="ezclip-tiny"), num_frames=4,
                      templates=["a clip of {}"], trainable=[])
-    """))
+    """)
+    )
     monkeypatch.setenv("EZCLIP_MODEL_PATH", str(tmp_path))
     assert main(["ls", "models"]) == 0
     assert f"{tmp_path}/mymodel.py" in capsys.readouterr().out
@@ -49,8 +51,23 @@ def test_predict_ranks_the_users_labels(tmp_path, capsys):
     from ezclip.data.video_io import write_mp4
 
     write_mp4(tmp_path / "mine.mp4", np.random.default_rng(0).integers(0, 255, (16, 64, 64, 3), dtype=np.uint8))
-    assert main(["predict", str(tmp_path / "mine.mp4"), "--labels", "jumping, running,swimming", "--model", "clip",
-                 "--arch", "ezclip-mini", "--pretrained", "none"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "mine.mp4"),
+                "--labels",
+                "jumping, running,swimming",
+                "--model",
+                "clip",
+                "--arch",
+                "ezclip-mini",
+                "--pretrained",
+                "none",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert all(label in out for label in ("jumping", "running", "swimming"))
     assert main(["predict", str(tmp_path / "other.mp4"), "--labels", "a,b", "--model", "clip"]) == 2

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from ezclip.clip import build_clip
-from ezclip.records import file_sha256 as sha256_of
 from ezclip.errors import UnknownNameError, WeightsError
+from ezclip.records import file_sha256 as sha256_of
 
 
 def test_vit_b16_without_weights_is_the_standard_tower():

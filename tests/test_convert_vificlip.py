@@ -1,4 +1,5 @@
 """Official ViFi-CLIP checkpoints (muzairkhattak/ViFi-CLIP @ e2d1948) -> the ``vificlip`` VideoCLIP config."""
+
 import copy
 from pathlib import Path
 
@@ -12,18 +13,45 @@ from ezclip.zoo import build_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLASSES = ["archery", "playing guitar", "riding a bike"]
-BLOCK = ("attn.in_proj_weight", "attn.in_proj_bias", "attn.out_proj.weight", "attn.out_proj.bias", "ln_1.weight",
-         "ln_1.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias", "ln_2.weight",
-         "ln_2.bias")
+BLOCK = (
+    "attn.in_proj_weight",
+    "attn.in_proj_bias",
+    "attn.out_proj.weight",
+    "attn.out_proj.bias",
+    "ln_1.weight",
+    "ln_1.bias",
+    "mlp.c_fc.weight",
+    "mlp.c_fc.bias",
+    "mlp.c_proj.weight",
+    "mlp.c_proj.bias",
+    "ln_2.weight",
+    "ln_2.bias",
+)
 # state_dict() keys of the official ViFiCLIP(PROMPT_MODEL=False) on the tiny CLIP (2 vision and 2 text
 # layers), as listed by instantiating trainers/vificlip.py outside this repository.
 OFFICIAL_KEYS = {
-    "logit_scale", "prompt_learner.complete_text_embeddings",
-    *(f"image_encoder.{k}" for k in ("class_embedding", "positional_embedding", "proj", "conv1.weight",
-                                     "ln_pre.weight", "ln_pre.bias", "ln_post.weight", "ln_post.bias")),
+    "logit_scale",
+    "prompt_learner.complete_text_embeddings",
+    *(
+        f"image_encoder.{k}"
+        for k in (
+            "class_embedding",
+            "positional_embedding",
+            "proj",
+            "conv1.weight",
+            "ln_pre.weight",
+            "ln_pre.bias",
+            "ln_post.weight",
+            "ln_post.bias",
+        )
+    ),
     *(f"text_encoder.{k}" for k in ("positional_embedding", "text_projection", "ln_final.weight", "ln_final.bias")),
-    *(f"{tower}.transformer.resblocks.{i}.{k}" for tower in ("image_encoder", "text_encoder") for i in range(2)
-      for k in BLOCK),
+    *(
+        f"{tower}.transformer.resblocks.{i}.{k}"
+        for tower in ("image_encoder", "text_encoder")
+        for i in range(2)
+        for k in BLOCK
+    ),
 }
 
 
@@ -91,11 +119,15 @@ def test_converted_checkpoint_reproduces_the_official_vificlip_forward():
 def test_prompting_checkpoints_with_learned_context_are_refused():
     state = official_checkpoint(tiny().clip.state_dict(), torch.zeros(3, 77, dtype=torch.long))["model"]
     del state["module.prompt_learner.complete_text_embeddings"]
-    state.update({"module.prompt_learner.ctx": torch.zeros(4, 64),  # PROMPT_MODEL=True: learned nn.Parameter
-                  "module.prompt_learner.token_prefix": torch.zeros(3, 1, 64),
-                  "module.prompt_learner.token_suffix": torch.zeros(3, 72, 64),
-                  "module.image_encoder.VPT": torch.zeros(4, 64),
-                  "module.text_encoder.transformer.resblocks.1.VPT_shallow": torch.zeros(4, 64)})
+    state.update(
+        {
+            "module.prompt_learner.ctx": torch.zeros(4, 64),  # PROMPT_MODEL=True: learned nn.Parameter
+            "module.prompt_learner.token_prefix": torch.zeros(3, 1, 64),
+            "module.prompt_learner.token_suffix": torch.zeros(3, 72, 64),
+            "module.image_encoder.VPT": torch.zeros(4, 64),
+            "module.text_encoder.transformer.resblocks.1.VPT_shallow": torch.zeros(4, 64),
+        }
+    )
     with pytest.raises(ValueError, match=r"PROMPT_MODEL=True.*prompt_learner\.ctx"):
         vificlip_from_official_state_dict(state)
 
@@ -118,15 +150,39 @@ def test_convert_command_and_predict_load_a_vificlip_checkpoint(tmp_path, capsys
     from ezclip.zoo import build_model
 
     model = build_model("vificlip", arch="ezclip-tiny", frames=4, pretrained=None)
-    official = {"module.image_encoder." + k[len("clip.visual."):]: v for k, v in model.state_dict().items()
-                if k.startswith("clip.visual.")}
-    official.update({"module.text_encoder." + k[len("clip."):]: v for k, v in model.state_dict().items()
-                     if k.startswith("clip.") and not k.startswith(("clip.visual.", "clip.token_embedding",
-                                                                   "clip.logit_scale"))})
+    official = {
+        "module.image_encoder." + k[len("clip.visual.") :]: v
+        for k, v in model.state_dict().items()
+        if k.startswith("clip.visual.")
+    }
+    official.update(
+        {
+            "module.text_encoder." + k[len("clip.") :]: v
+            for k, v in model.state_dict().items()
+            if k.startswith("clip.") and not k.startswith(("clip.visual.", "clip.token_embedding", "clip.logit_scale"))
+        }
+    )
     official["module.logit_scale"] = model.state_dict()["clip.logit_scale"]
     torch.save({"model": official, "epoch": 1}, tmp_path / "vifi.pth")
     assert main(["convert", "vificlip", str(tmp_path / "vifi.pth"), str(tmp_path / "ours.pth")]) == 0
     write_mp4(tmp_path / "v.mp4", np.random.default_rng(0).integers(0, 255, (8, 64, 64, 3), dtype=np.uint8))
-    assert main(["predict", str(tmp_path / "v.mp4"), "--labels", "a,b", "--model", "vificlip", "--arch",
-                 "ezclip-tiny", "--pretrained", "none", "--checkpoint", str(tmp_path / "ours.pth")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "v.mp4"),
+                "--labels",
+                "a,b",
+                "--model",
+                "vificlip",
+                "--arch",
+                "ezclip-tiny",
+                "--pretrained",
+                "none",
+                "--checkpoint",
+                str(tmp_path / "ours.pth"),
+            ]
+        )
+        == 0
+    )
     assert "probability" in capsys.readouterr().out

@@ -2,7 +2,7 @@ import pytest
 import torch
 from mmaction.registry import DATASETS
 
-from ezclip.data import read_class_csv, read_descriptions, read_video_list, eval_pipeline, train_pipeline
+from ezclip.data import eval_pipeline, read_class_csv, read_descriptions, read_video_list, train_pipeline
 from ezclip.errors import InputError
 
 
@@ -18,12 +18,15 @@ def test_both_list_formats_are_read(tmp_path):
     assert (ez[0].path, ez[0].num_frames, ez[0].label) == ("/data/HMDB/v1", 117, 1)
 
 
-@pytest.mark.parametrize("text, line, message", [
-    ("a.mp4 0\nb.mp4 7\n", 2, "label 7 is outside the class list"),
-    ("a.mp4 0\nb.mp4 x\n", 2, "expected 'path label'"),
-    ("a.mp4 0 1 2 3\n", 1, "expected 'path label'"),
-    ("\n\n", None, "the list is empty"),
-])
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("a.mp4 0\nb.mp4 7\n", 2, "label 7 is outside the class list"),
+        ("a.mp4 0\nb.mp4 x\n", 2, "expected 'path label'"),
+        ("a.mp4 0 1 2 3\n", 1, "expected 'path label'"),
+        ("\n\n", None, "the list is empty"),
+    ],
+)
 def test_bad_list_lines_name_the_file_and_line(tmp_path, text, line, message):
     path = write(tmp_path / "list.txt", text)
     with pytest.raises(InputError, match=message) as err:
@@ -31,12 +34,15 @@ def test_bad_list_lines_name_the_file_and_line(tmp_path, text, line, message):
     assert err.value.path == str(path) and err.value.line == line
 
 
-@pytest.mark.parametrize("text, line, message", [
-    ("id,name\n0,a\n1,a\n", 3, "duplicate class name 'a' \\(also on line 2\\)"),
-    ("id,name\n0,a\n2,b\n", 3, "out of order: expected 1"),
-    ("id,name\n0,a\n1,\n", 3, "empty name"),
-    ("name\na\n", 1, "expected the header"),
-])
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("id,name\n0,a\n1,a\n", 3, "duplicate class name 'a' \\(also on line 2\\)"),
+        ("id,name\n0,a\n2,b\n", 3, "out of order: expected 1"),
+        ("id,name\n0,a\n1,\n", 3, "empty name"),
+        ("name\na\n", 1, "expected the header"),
+    ],
+)
 def test_bad_class_csvs_name_the_file_and_line(tmp_path, text, line, message):
     path = write(tmp_path / "classes.csv", text)
     with pytest.raises(InputError, match=message) as err:
@@ -58,8 +64,14 @@ def test_descriptions_in_the_official_format(tmp_path):
 
 
 def build_dataset(info, **kwargs):
-    cfg = dict(type="VideoListDataset", ann_file=info["ann_file"], class_file=info["class_file"],
-               data_prefix=dict(video=info["root"]), pipeline=eval_pipeline(4, input_size=32), test_mode=True)
+    cfg = dict(
+        type="VideoListDataset",
+        ann_file=info["ann_file"],
+        class_file=info["class_file"],
+        data_prefix=dict(video=info["root"]),
+        pipeline=eval_pipeline(4, input_size=32),
+        test_mode=True,
+    )
     return DATASETS.build({**cfg, **kwargs})
 
 
@@ -77,8 +89,9 @@ def test_three_crop_test_views(video_dataset):
 
 
 def test_train_pipeline_and_pyav_backend(video_dataset):
-    dataset = build_dataset(video_dataset, pipeline=train_pipeline(4, input_size=32, backends=("pyav",)),
-                            test_mode=False)
+    dataset = build_dataset(
+        video_dataset, pipeline=train_pipeline(4, input_size=32, backends=("pyav",)), test_mode=False
+    )
     assert dataset[0]["inputs"].shape == (4, 3, 32, 32)
 
 

@@ -1,5 +1,6 @@
 """Two CPU processes (gloo): evaluation sees every video once and agrees with one process; training
 keeps the replicas identical (DDP) and moves them from where they started."""
+
 import json
 import os
 import socket
@@ -63,8 +64,15 @@ def run(nproc, tmp_path, ann, classes, root, worker=WORKER, name="np"):
     procs = []
     for rank in range(nproc):
         penv = dict(env, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(nproc)) if nproc > 1 else env
-        procs.append(subprocess.Popen([sys.executable, str(script), ann, classes, root, str(out)], env=penv,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(script), ann, classes, root, str(out)],
+                env=penv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     for p in procs:
         output = p.communicate(timeout=300)[0]
         assert p.returncode == 0, output[-3000:]

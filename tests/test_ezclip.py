@@ -1,4 +1,5 @@
 """EZ-CLIP against its official implementation: counts, gradients, invariances, losses, parity."""
+
 import math
 from pathlib import Path
 
@@ -55,8 +56,13 @@ def test_gradients_reach_only_prompts_and_adapters():
 
 def test_without_prompts_and_adapters_it_is_frozen_clip():
     model = tiny(prompts="none", adapters=False).eval()
-    reference = VideoCLIP(clip=dict(arch="ezclip-tiny"), num_frames=4, templates=model.templates,
-                          logit_scale=100.0, classes=["jump", "wave", "roll"]).eval()
+    reference = VideoCLIP(
+        clip=dict(arch="ezclip-tiny"),
+        num_frames=4,
+        templates=model.templates,
+        logit_scale=100.0,
+        classes=["jump", "wave", "roll"],
+    ).eval()
     reference.clip.load_state_dict(model.clip.state_dict())
     frames = torch.randn(2, 4, 3, 32, 32)
     with torch.no_grad():
@@ -120,7 +126,8 @@ def test_parity_with_the_official_implementation():
     torch.testing.assert_close(logits, fixture["logits"], rtol=0, atol=1e-4)
     train_logits = fixture["train_logits_per_image"]
     assert symmetric_kl_loss(train_logits, torch.tensor(fixture["labels"])).item() == pytest.approx(
-        fixture["kl_loss_total"], abs=1e-5)
+        fixture["kl_loss_total"], abs=1e-5
+    )
     assert motion_loss(video["frames"]).item() == pytest.approx(fixture["motion_loss"], abs=1e-5)
 
 

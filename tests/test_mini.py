@@ -1,11 +1,11 @@
 """The mini benchmark's generators are deterministic and produce what the protocols read."""
+
 import json
 
 import numpy as np
 import torch
 
 from ezclip.mini import world
-from ezclip.mini.generate import MiniWorld
 from ezclip.mini.pretrain import SETTINGS, pretrain
 
 
@@ -45,12 +45,16 @@ def test_two_generations_at_once_on_a_busy_machine_are_byte_identical(tmp_path):
     import subprocess
     import sys
 
-    code = ("import json, sys; from ezclip.mini.generate import MiniWorld, content_hashes; "
-            "MiniWorld(0).write(sys.argv[1]); print(json.dumps(content_hashes(sys.argv[1])))")
+    code = (
+        "import json, sys; from ezclip.mini.generate import MiniWorld, content_hashes; "
+        "MiniWorld(0).write(sys.argv[1]); print(json.dumps(content_hashes(sys.argv[1])))"
+    )
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / name)], stdout=subprocess.PIPE, text=True)
-                for name in ("a", "b")]
+        runs = [
+            subprocess.Popen([sys.executable, "-c", code, str(tmp_path / name)], stdout=subprocess.PIPE, text=True)
+            for name in ("a", "b")
+        ]
         hashes = [json.loads(run.communicate()[0].splitlines()[-1]) for run in runs]
     finally:
         busy.kill()
@@ -67,8 +71,10 @@ def test_mp4_pixels_and_bytes_do_not_depend_on_the_cpus_simd(tmp_path, monkeypat
     between the two in 39 of 40 clips: x264's rate control uses approximate float SIMD.)"""
     from ezclip.data import video_io
 
-    clips = [world.render_clip("blue", shape, motion, np.random.default_rng(i), 12, end_color="red")
-             for i, (shape, motion) in enumerate(zip(world.SHAPES, world.MOTIONS))]
+    clips = [
+        world.render_clip("blue", shape, motion, np.random.default_rng(i), 12, end_color="red")
+        for i, (shape, motion) in enumerate(zip(world.SHAPES, world.MOTIONS))
+    ]
     written = {}
     for asm in ("auto", "0"):
         monkeypatch.setitem(video_io.X264_OPTIONS, "x264-params", f"lookahead-threads=1:sliced-threads=0:asm={asm}")
@@ -90,8 +96,12 @@ def test_mp4_bytes_do_not_depend_on_the_process(tmp_path):
 
     from ezclip.data.video_io import write_mp4
 
-    code = ("import numpy as np, sys; from ezclip.mini import world; from ezclip.data.video_io import write_mp4; "
-            "write_mp4(sys.argv[1], world.render_clip('blue', 'cross', 'moving up', np.random.default_rng(7), 12))")
+    code = (
+        "import numpy as np, sys; from ezclip.mini import world; from ezclip.data.video_io import write_mp4; "
+        "write_mp4(sys.argv[1], world.render_clip('blue', 'cross', 'moving up', np.random.default_rng(7), 12))"
+    )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "other.mp4")], check=True)
-    mine = write_mp4(tmp_path / "mine.mp4", world.render_clip("blue", "cross", "moving up", np.random.default_rng(7), 12))
+    mine = write_mp4(
+        tmp_path / "mine.mp4", world.render_clip("blue", "cross", "moving up", np.random.default_rng(7), 12)
+    )
     assert mine.read_bytes() == (tmp_path / "other.mp4").read_bytes()

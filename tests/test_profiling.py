@@ -45,7 +45,7 @@ def test_multihead_attention_counts_the_analytic_formula_on_both_paths(fused):
 
     block = Block().train(not fused)  # eval + no_grad takes the fused _native_multi_head_attention path
     counted = profiling.count_macs(block, torch.randn(b, length, width))
-    assert counted["macs"] == b * (4 * length * width ** 2 + 2 * length ** 2 * width)
+    assert counted["macs"] == b * (4 * length * width**2 + 2 * length**2 * width)
     op = "_native_multi_head_attention" if fused else "scaled_dot_product_attention"
     assert counted["by_operator"].get(op, 0) > 0
 
@@ -56,16 +56,28 @@ def test_image_tower_count_is_the_vit_formula_plus_layer_norm():
     analytic = profiling.vit_analytic_macs(tower.visual, frames=4)
     # tiny: 16 patches + CLS, width 64, MLP 256, 2 layers, 64 -> 32 projection
     tokens, width = 17, 64
-    per_frame = 16 * 3 * 8 * 8 * width + 2 * (4 * tokens * width ** 2 + 2 * tokens ** 2 * width
-                                              + 2 * tokens * width * 256) + width * 32
+    per_frame = (
+        16 * 3 * 8 * 8 * width
+        + 2 * (4 * tokens * width**2 + 2 * tokens**2 * width + 2 * tokens * width * 256)
+        + width * 32
+    )
     assert analytic == 4 * per_frame
     assert counted["macs"] - counted["by_operator"]["layer_norm"] == analytic
 
 
 @pytest.fixture(scope="module")
 def tiny_rows():
-    return profiling.profile(["clip", "ezclip", "xclip"], arch="ezclip-tiny", frames=4, classes=10,
-                             batch=2, iters=2, warmup=1, threads=1, reference={})
+    return profiling.profile(
+        ["clip", "ezclip", "xclip"],
+        arch="ezclip-tiny",
+        frames=4,
+        classes=10,
+        batch=2,
+        iters=2,
+        warmup=1,
+        threads=1,
+        reference={},
+    )
 
 
 def test_params_match_zoo_built_models(tiny_rows):
@@ -121,8 +133,9 @@ def test_ratio_is_against_the_tower_timed_alongside(monkeypatch):
         return [0.2 * b, 0.4 * b, 0.3 * b], [0.1 * b, 0.1 * b, 0.2 * b]  # model, tower; pair ratios 2, 4, 1.5
 
     monkeypatch.setattr(profiling, "time_paired", fake_pair)
-    rows = profiling.profile(["clip"], arch="ezclip-tiny", frames=4, flops=False, batch=2, iters=3, warmup=0,
-                             threads=1, reference={})
+    rows = profiling.profile(
+        ["clip"], arch="ezclip-tiny", frames=4, flops=False, batch=2, iters=3, warmup=0, threads=1, reference={}
+    )
     assert [row["model"] for row in rows] == [profiling.TOWER, "clip"]
     tower_module = timed[0][1]
     assert isinstance(tower_module, profiling.ImageTower) and [t[2] for t in timed] == [1, 2]
@@ -138,13 +151,13 @@ def test_reference_numbers_come_from_the_data_file():
     reference = profiling.load_reference()
     ez = next(e for e in reference["ezclip"] if e["metric"] == "gflops_per_view" and e.get("primary"))
     assert ez["value"] == 102 and ez["frames"] == 8 and ez["confidence"] == "fig" and ez["source_text"]
-    row = dict(model="ezclip", arch="ViT-B-16", frames=8, vision_gmac=146.8,
-               vision_gmac_without_attention_handles=95.9)
+    row = dict(model="ezclip", arch="ViT-B-16", frames=8, vision_gmac=146.8, vision_gmac_without_attention_handles=95.9)
     out = profiling.reference_for(reference, "ezclip", row)
     assert out["reported_gflops"] == 102 and out["reference_note"].startswith("disagrees")
     assert out["reported_vs_measured_per_frame"] == pytest.approx(146.8 / 102 - 1)
-    vifi = profiling.reference_for(reference, "vificlip", dict(model="vificlip", arch="ViT-B-16", frames=8,
-                                                                vision_gmac=140.66))
+    vifi = profiling.reference_for(
+        reference, "vificlip", dict(model="vificlip", arch="ViT-B-16", frames=8, vision_gmac=140.66)
+    )
     assert "agrees" in vifi["reference_note"] and vifi["reported_frames"] == 16
     assert profiling.reference_for(reference, "ezclip", dict(row, arch="ezclip-tiny")) == {}
 
@@ -158,8 +171,23 @@ def test_input_size_must_match_the_architecture():
 
 def test_cli_profile_table_and_json(tmp_path, capsys):
     out = tmp_path / "efficiency.json"
-    assert main(["profile", "--models", "ezclip", "--arch", "ezclip-tiny", "--frames", "4", "--no-throughput",
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "--models",
+                "ezclip",
+                "--arch",
+                "ezclip-tiny",
+                "--frames",
+                "4",
+                "--no-throughput",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     header = lines[0].split()
     assert header[:7] == ["model", "arch", "frames", "params", "total", "params", "trainable"]

@@ -1,14 +1,17 @@
 """Protocols end to end on the generated mini benchmark, and the arithmetic of their summaries."""
+
 import json
 import math
 
 import pytest
 
+from ezclip import records
 from ezclip.benchmark import Benchmark
 from ezclip.engine import data_split, make_runner, runner_config
 from ezclip.harness import load_protocol, run_protocol
 from ezclip.records import read_records
-from ezclip.tables import build_tables, harmonic_mean, mean_std, write_tables
+from ezclip.summary import harmonic_mean, mean_std
+from ezclip.tables import build_tables, write_tables
 
 
 def test_mini_world_roles(mini):
@@ -30,8 +33,9 @@ def test_a_built_model_is_trained_and_evaluated_in_place(mini):
     from mmaction.registry import MODELS
 
     model = MODELS.build(dict(type="VideoCLIP", clip=dict(arch="ezclip-mini"), num_frames=4))
-    split = data_split(mini.list_file("hmdb51", "test_split1"), mini.class_file("hmdb51", "classes"),
-                       mini.video_root("hmdb51"))
+    split = data_split(
+        mini.list_file("hmdb51", "test_split1"), mini.class_file("hmdb51", "classes"), mini.video_root("hmdb51")
+    )
     runner = make_runner(runner_config(model, "/tmp/unused", test=split, input_size=32))
     assert runner.model is model  # evaluations must see the weights the training changed
 
@@ -40,16 +44,18 @@ def test_eval_counts_every_video_once_whatever_the_batch_size(mini, tmp_path):
     from mmaction.registry import MODELS
 
     model = MODELS.build(dict(type="VideoCLIP", clip=dict(arch="ezclip-mini"), num_frames=4))
-    split = data_split(mini.list_file("hmdb51", "test_split1"), mini.class_file("hmdb51", "classes"),
-                       mini.video_root("hmdb51"))
+    split = data_split(
+        mini.list_file("hmdb51", "test_split1"), mini.class_file("hmdb51", "classes"), mini.video_root("hmdb51")
+    )
     metrics = make_runner(runner_config(model, tmp_path, test=split, input_size=32, batch_size=5)).test()
     assert metrics["acc/count"] == 72  # 72 = 14 batches of 5 and one of 2
 
 
 def test_zeroshot_protocol_end_to_end(mini, tmp_path):
     protocol = load_protocol("zeroshot")
-    run_protocol(protocol, ["clip", "ezclip"], mini, tmp_path / "results", tmp_path / "work", subset=2,
-                 log=lambda *a: None)
+    run_protocol(
+        protocol, ["clip", "ezclip"], mini, tmp_path / "results", tmp_path / "work", subset=2, log=lambda *a: None
+    )
     records = read_records(tmp_path / "results" / "records")
     assert len(records) == 2 * 10 and all(r["status"] == "ok" for r in records)
     hmdb = [r for r in records if r["eval"]["dataset"] == "hmdb51"]
@@ -65,8 +71,9 @@ def test_fewshot_and_base2novel_end_to_end_with_order_diagnostic(mini, tmp_path)
     for name in ("fewshot", "base2novel"):
         protocol = load_protocol(name)
         protocol.stages = [s for s in protocol.stages if s["name"] in ("ssv2_k2", "ssv2_s1")]
-        run_protocol(protocol, ["vificlip"], mini, tmp_path / "results", tmp_path / "work", subset=2,
-                     log=lambda *a: None)
+        run_protocol(
+            protocol, ["vificlip"], mini, tmp_path / "results", tmp_path / "work", subset=2, log=lambda *a: None
+        )
     records = read_records(tmp_path / "results" / "records")
     assert {r["protocol"]["name"] for r in records} == {"fewshot", "base2novel"}
     fewshot = next(r for r in records if r["protocol"]["name"] == "fewshot")
@@ -76,12 +83,50 @@ def test_fewshot_and_base2novel_end_to_end_with_order_diagnostic(mini, tmp_path)
 
 
 def fake_record(protocol, model, group, list_name, top1, stage="s", crops=1, num_classes=10, benchmark="full"):
-    return dict(status="ok", benchmark=benchmark, subset=None, stage=stage,
-                protocol=dict(name=protocol, variant=None, version=1, title=protocol),
-                model=dict(name=model, arch="ViT-B-16", frames=8),
-                eval=dict(dataset=group.split("/")[0], list=list_name, group=group, crops=crops, input_size=224,
-                          list_sha256=list_name * 4, num_classes=num_classes),
-                metrics=dict(top1=top1))
+    """A complete, valid record (``ezclip.records.Record``) of one evaluation."""
+    kind = "base_novel" if protocol == "base2novel" else "accuracy"
+    return dict(
+        schema=records.SCHEMA,
+        status="ok",
+        benchmark=benchmark,
+        subset=None,
+        stage=stage,
+        seed=0,
+        train=None,
+        protocol=dict(name=protocol, variant=None, version=1, title=protocol, report=dict(table=kind)),
+        model=dict(
+            name=model,
+            config_path=f"{model}.py",
+            config={},
+            config_hash="c" * 16,
+            recipe={},
+            recipe_hash="r" * 16,
+            type="VideoCLIP",
+            arch="ViT-B-16",
+            frames=8,
+            weights={},
+            params_total=1,
+            params_trainable=0,
+            normalization="clip",
+        ),
+        eval=dict(
+            dataset=group.split("/")[0],
+            list=list_name,
+            classes="classes",
+            group=group,
+            crops=crops,
+            input_size=224,
+            list_sha256=list_name * 4,
+            class_file_sha256="f" * 64,
+            videos_listed=10,
+            videos_evaluated=10,
+            skipped=[],
+            num_classes=num_classes,
+        ),
+        metrics=dict(top1=top1),
+        env={},
+        wall_s=1.0,
+    )
 
 
 def test_mean_std_and_harmonic_mean_by_hand():
@@ -92,10 +137,15 @@ def test_mean_std_and_harmonic_mean_by_hand():
 
 
 def test_tables_from_records(tmp_path):
-    records = [fake_record("zeroshot", "m", "hmdb51", f"test_split{i}", v) for i, v in ((1, .50), (2, .52), (3, .57))]
-    records += [fake_record("base2novel", "m", f"ucf101/{part}", f"{part}_test", v, stage=f"ucf101_s{s}")
-                for part, vals in (("base", (.90, .92, .94)), ("novel", (.60, .62, .64))) for s, v in zip((1, 2, 3), vals)]
-    records.append(fake_record("zeroshot", "other", "hmdb51", "test_split1", .40, crops=3))
+    records = [
+        fake_record("zeroshot", "m", "hmdb51", f"test_split{i}", v) for i, v in ((1, 0.50), (2, 0.52), (3, 0.57))
+    ]
+    records += [
+        fake_record("base2novel", "m", f"ucf101/{part}", f"{part}_test", v, stage=f"ucf101_s{s}")
+        for part, vals in (("base", (0.90, 0.92, 0.94)), ("novel", (0.60, 0.62, 0.64)))
+        for s, v in zip((1, 2, 3), vals)
+    ]
+    records.append(fake_record("zeroshot", "other", "hmdb51", "test_split1", 0.40, crops=3))
     tables = build_tables(records)["full"]
     zs = tables["zeroshot"].markdown()
     assert "53.0 ± 3.6" in zs  # mean and sample std of 50, 52, 57
@@ -108,9 +158,9 @@ def test_tables_regenerate_identically_and_drop_deleted_records(tmp_path):
     from ezclip.records import write_json
 
     root = tmp_path / "results"
-    for i, v in ((1, .50), (2, .52)):
+    for i, v in ((1, 0.50), (2, 0.52)):
         write_json(root / "records" / f"r{i}.json", fake_record("zeroshot", "m", "hmdb51", f"test_split{i}", v))
-    write_json(root / "records" / "u.json", fake_record("zeroshot", "m", "ucf101", "test_split1", .7))
+    write_json(root / "records" / "u.json", fake_record("zeroshot", "m", "ucf101", "test_split1", 0.7))
     first = {p: p.read_bytes() for p in write_tables(root)[0]}
     assert {p: p.read_bytes() for p in write_tables(root)[0]} == first
     (root / "records" / "u.json").unlink()
@@ -161,16 +211,17 @@ def test_a_baseline_added_by_a_config_file_outside_the_package_runs(mini, tmp_pa
 
     folder = tmp_path / "my_models"
     folder.mkdir()
-    (folder / "mybaseline.py").write_text(textwrap.dedent("""
+    (folder / "mybaseline.py").write_text(
+        textwrap.dedent("""
         custom_imports = dict(imports=["ezclip"], allow_failed_imports=False)
         model = dict(type="VideoCLIP", clip=dict(arch="ViT-B-16", pretrained="openai"), num_frames=8,
                      templates=["a video of {}"], trainable=[])
-    """))
+    """)
+    )
     monkeypatch.setenv("EZCLIP_MODEL_PATH", str(folder))
     assert list_models()["mybaseline"] == folder / "mybaseline.py"
     protocol = load_protocol("zeroshot")
-    run_protocol(protocol, ["mybaseline"], mini, tmp_path / "results", tmp_path / "work", subset=1,
-                 log=lambda *a: None)
+    run_protocol(protocol, ["mybaseline"], mini, tmp_path / "results", tmp_path / "work", subset=1, log=lambda *a: None)
     records = read_records(tmp_path / "results" / "records")
     assert len(records) == 10 and all(r["status"] == "ok" for r in records)
     assert records[0]["model"]["config_path"] == str(folder / "mybaseline.py")
@@ -195,8 +246,16 @@ def test_the_tiny_ezclip_config_runs_with_mmengine_alone(mini, tmp_path, monkeyp
 def test_mixed_precision_evaluation_is_recorded(mini, tmp_path):
     protocol = load_protocol("zeroshot")
     protocol.stages[0]["evaluate"] = protocol.stages[0]["evaluate"][:1]
-    run_protocol(protocol, ["clip"], mini, tmp_path / "results", tmp_path / "work", subset=1, precision="bf16",
-                 log=lambda *a: None)
+    run_protocol(
+        protocol,
+        ["clip"],
+        mini,
+        tmp_path / "results",
+        tmp_path / "work",
+        subset=1,
+        precision="bf16",
+        log=lambda *a: None,
+    )
     (record,) = read_records(tmp_path / "results" / "records")
     assert record["precision"] == "bf16" and record["dtype"] == "bfloat16" and record["eval"]["videos_evaluated"] == 12
     with pytest.raises(ValueError, match="mixed-precision training needs a GPU"):
@@ -204,12 +263,12 @@ def test_mixed_precision_evaluation_is_recorded(mini, tmp_path):
 
 
 def test_ablation_table_compares_each_ablation_with_the_full_model():
-    records = [fake_record("zeroshot", "ez", "hmdb51", f"test_split{i}", v) for i, v in ((1, .50), (2, .54))]
-    for r, pair in zip(records, (.75, .85)):
+    records = [fake_record("zeroshot", "ez", "hmdb51", f"test_split{i}", v) for i, v in ((1, 0.50), (2, 0.54))]
+    for r, pair in zip(records, (0.75, 0.85)):
         r["metrics"]["pair_acc"] = pair
-    ablated = [fake_record("zeroshot", "ez-none", "hmdb51", "test_split1", .40)]
+    ablated = [fake_record("zeroshot", "ez-none", "hmdb51", "test_split1", 0.40)]
     ablated[0]["model"]["ablation"] = dict(of="ez", change="no prompts")
-    ablated[0]["metrics"]["pair_acc"] = .5
+    ablated[0]["metrics"]["pair_acc"] = 0.5
     tables = build_tables(records + ablated)["full"]
     text = tables["ablation-ez"].markdown()
     assert "| ez (full)" in text and "52.0 ± 2.8" in text and "80.0 ± 7.1" in text
@@ -221,15 +280,19 @@ def test_figures_sit_next_to_the_tables_and_regenerate_identically(tmp_path):
     from ezclip.records import write_json
 
     root = tmp_path / "results"
-    for model, v, trainable in (("m", .50, 1000), ("n", .60, 5000), ("uncosted", .55, 10)):
+    for model, v, trainable in (("m", 0.50, 1000), ("n", 0.60, 5000), ("uncosted", 0.55, 10)):
         r = fake_record("zeroshot", model, "hmdb51", "test_split1", v)
         r["model"]["params_trainable"] = trainable
         write_json(root / "records" / f"{model}.json", r)
-        for s, (part, acc) in enumerate((("base", .9), ("novel", .6))):
-            write_json(root / "records" / f"{model}-{part}.json",
-                       fake_record("base2novel", model, f"ucf101/{part}", f"{part}_test", acc, stage="ucf101_s1"))
-    rows = [dict(model=m, arch="ViT-B-16", frames=8, vision_gflops=g, videos_per_s=s, params_total=1, params_trainable=1)
-            for m, g, s in (("m", 281.0, 2.0), ("n", 290.0, 1.5))]
+        for part, acc in (("base", 0.9), ("novel", 0.6)):
+            write_json(
+                root / "records" / f"{model}-{part}.json",
+                fake_record("base2novel", model, f"ucf101/{part}", f"{part}_test", acc, stage="ucf101_s1"),
+            )
+    rows = [
+        dict(model=m, arch="ViT-B-16", frames=8, vision_gflops=g, videos_per_s=s, params_total=1, params_trainable=1)
+        for m, g, s in (("m", 281.0, 2.0), ("n", 290.0, 1.5))
+    ]
     write_json(root / "efficiency" / "ViT-B-16_8f.json", dict(rows=rows, meta={}))
     first = {p: p.read_bytes() for p in write_tables(root)[0] if p.suffix == ".png"}
     assert {p.name for p in first} == {"zeroshot_cost.png", "base2novel_bars.png"}
@@ -237,11 +300,11 @@ def test_figures_sit_next_to_the_tables_and_regenerate_identically(tmp_path):
     assert {p: p.read_bytes() for p in write_tables(root)[0] if p.suffix == ".png"} == first
 
     from ezclip import plots
-    from ezclip.records import read_records
-    from ezclip.tables import Cells
+    from ezclip.summary import Cells
 
-    figure, missing = plots.cost_figure(Cells(read_records(root / "records")), "zeroshot", "t",
-                                        plots.cost_rows([dict(rows=rows)]))
+    figure, missing = plots.cost_figure(
+        Cells(read_records(root / "records")), "zeroshot", "t", plots.cost_rows([dict(rows=rows)])
+    )
     assert missing == ["uncosted"]  # no efficiency row at its arch and frames: left out, and named
     plots.save(figure, tmp_path / "f.png")
 
@@ -253,14 +316,21 @@ def test_stage_recipes_take_the_overrides_of_their_protocol_and_dataset():
     assert stage_recipe(recipe, dict(train=dict(dataset="ssv2")))["epochs"] == 60
     assert stage_recipe(recipe, dict(train=dict(dataset="k400")))["epochs"] == MINI_RECIPE["epochs"]
     assert "datasets" not in stage_recipe(recipe, dict(evaluate=[]))
-    native = dict(epochs=10, batch_size=256, protocols=dict(fewshot=dict(
-        epochs=50, batch_size=64, datasets=dict(ssv2=dict(epochs=70)))), datasets=dict(ssv2=dict(epochs=30)))
+    native = dict(
+        epochs=10,
+        batch_size=256,
+        protocols=dict(fewshot=dict(epochs=50, batch_size=64, datasets=dict(ssv2=dict(epochs=70)))),
+        datasets=dict(ssv2=dict(epochs=30)),
+    )
     assert stage_recipe(native, dict(train=dict(dataset="hmdb51")), "fewshot") == dict(epochs=50, batch_size=64)
     assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "fewshot")["epochs"] == 70  # the protocol's first
     assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "zeroshot")["epochs"] == 30
     adamw = dict(type="AdamW", lr=1e-4, weight_decay=0.2)  # an optimizer change keeps the keys it does not name
-    assert stage_recipe(dict(optimizer=adamw, protocols=dict(fewshot=dict(optimizer=dict(lr=2e-6)))),
-                        dict(train=dict(dataset="hmdb51")), "fewshot")["optimizer"] == dict(adamw, lr=2e-6)
+    assert stage_recipe(
+        dict(optimizer=adamw, protocols=dict(fewshot=dict(optimizer=dict(lr=2e-6)))),
+        dict(train=dict(dataset="hmdb51")),
+        "fewshot",
+    )["optimizer"] == dict(adamw, lr=2e-6)
     mini = Benchmark(name="mini", data_root=None, splits_root=None)
     setup = model_setup("ezclip", mini)
     assert setup["model"]["drop_path"] == 0.0 and "model" not in setup["recipe"]  # the mini's model override

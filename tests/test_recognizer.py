@@ -1,4 +1,5 @@
 """The shared video-text recognizer through mmengine's registry and Runner, on real mp4 files."""
+
 import pytest
 import torch
 from mmaction.registry import MODELS
@@ -8,8 +9,14 @@ from mmengine.runner import Runner
 
 from ezclip.engine import data_split, runner_config
 
-TINY_CLIP = dict(type="VideoCLIP", clip=dict(arch="ezclip-tiny"), num_frames=4, templates=["a video of {}"],
-                 trainable=["clip.visual.*"], logit_scale=100.0)
+TINY_CLIP = dict(
+    type="VideoCLIP",
+    clip=dict(arch="ezclip-tiny"),
+    num_frames=4,
+    templates=["a video of {}"],
+    trainable=["clip.visual.*"],
+    logit_scale=100.0,
+)
 
 
 def count_calls(obj, name):
@@ -53,8 +60,7 @@ def test_normalization_is_a_config_field():
 
 def test_runner_trains_one_iteration_and_evaluates_with_accmetric(video_dataset, tmp_path):
     split = data_split(video_dataset["ann_file"], video_dataset["class_file"], video_dataset["root"])
-    cfg = runner_config(TINY_CLIP, tmp_path / "work", train=split, val=split, input_size=32, batch_size=4,
-                        max_iters=1)
+    cfg = runner_config(TINY_CLIP, tmp_path / "work", train=split, val=split, input_size=32, batch_size=4, max_iters=1)
     runner = Runner.from_cfg(Config(cfg))
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}
     runner.train()

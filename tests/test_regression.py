@@ -1,5 +1,6 @@
 """The golden regression: its identity and statistical checks, and end to end on the committed golden
 file: a backbone perturbed as another CPU would perturb it passes, real regressions fail."""
+
 import numpy as np
 import pytest
 from mmaction.registry import TRANSFORMS
@@ -8,8 +9,11 @@ from mmcv.transforms import BaseTransform
 from ezclip import regression
 from ezclip.regression import aggregates, check, compare_exact, compare_statistical, tolerances
 
-FINGERPRINT = dict(world=dict(files="f" * 64, frames="a" * 64), tiny_clip="c" * 64,
-                   numerics=dict(threads=1, cpu_capability="AVX2", cpu="CPU one", machine="x86_64"))
+FINGERPRINT = dict(
+    world=dict(files="f" * 64, frames="a" * 64),
+    tiny_clip="c" * 64,
+    numerics=dict(threads=1, cpu_capability="AVX2", cpu="CPU one", machine="x86_64"),
+)
 
 
 def job(top1, videos=40, **extra):
@@ -17,10 +21,13 @@ def job(top1, videos=40, **extra):
 
 
 def test_aggregates_are_means_per_protocol_and_model_and_the_order_gap():
-    results = {"zeroshot/clip/s/hmdb51/a": job(0.5), "zeroshot/clip/s/hmdb51/b": job(0.7),
-               "fewshot/clip/k16/ssv2/val": job(0.4, pair_acc=0.5),
-               "fewshot/xclip/k16/ssv2/val": job(0.9, pair_acc=1.0),
-               "fewshot/ezclip/k16/ssv2/val": job(0.8, pair_acc=0.8)}
+    results = {
+        "zeroshot/clip/s/hmdb51/a": job(0.5),
+        "zeroshot/clip/s/hmdb51/b": job(0.7),
+        "fewshot/clip/k16/ssv2/val": job(0.4, pair_acc=0.5),
+        "fewshot/xclip/k16/ssv2/val": job(0.9, pair_acc=1.0),
+        "fewshot/ezclip/k16/ssv2/val": job(0.8, pair_acc=0.8),
+    }
     agg = aggregates(results)
     assert agg["zeroshot/clip/top1"] == pytest.approx(0.6)
     assert agg["fewshot/xclip/pair_acc"] == 1.0
@@ -29,8 +36,10 @@ def test_aggregates_are_means_per_protocol_and_model_and_the_order_gap():
 
 def test_tolerance_is_four_standard_deviations_of_the_spread_or_two_videos():
     golden = {"zeroshot/clip/s/d/a": job(0.50, videos=50), "zeroshot/clip/s/d/b": job(0.30, videos=25)}
-    runs = [dict(results={"zeroshot/clip/s/d/a": job(a, videos=50), "zeroshot/clip/s/d/b": job(0.30, videos=25)})
-            for a in (0.60, 0.40, 0.50)]
+    runs = [
+        dict(results={"zeroshot/clip/s/d/a": job(a, videos=50), "zeroshot/clip/s/d/b": job(0.30, videos=25)})
+        for a in (0.60, 0.40, 0.50)
+    ]
     tol = tolerances(golden, runs)["zeroshot/clip/top1"]
     assert tol["std"] == pytest.approx(np.std([0.40, 0.45, 0.35, 0.40], ddof=1))
     assert tol["tolerance"] == pytest.approx(4 * tol["std"]) and tol["runs"] == 4
@@ -44,21 +53,26 @@ def test_statistical_check_compares_aggregates_and_every_job_count():
     golden = {"zeroshot/clip/s/d/a": job(0.50), "zeroshot/clip/s/d/b": job(0.70)}
     tol = {"zeroshot/clip/top1": dict(tolerance=0.02, std=0.005, runs=6, floor=0.0125)}
     # single jobs move in opposite directions (flipped predictions): the mean holds
-    assert compare_statistical(golden, {"zeroshot/clip/s/d/a": job(0.55), "zeroshot/clip/s/d/b": job(0.66)},
-                               tol) == []
+    assert compare_statistical(golden, {"zeroshot/clip/s/d/a": job(0.55), "zeroshot/clip/s/d/b": job(0.66)}, tol) == []
     [line] = compare_statistical(golden, {"zeroshot/clip/s/d/a": job(0.45), "zeroshot/clip/s/d/b": job(0.70)}, tol)
     assert line.startswith("zeroshot/clip/top1: 0.5750 vs golden 0.6000 (change -0.0250, tolerance 0.0200")
-    [line] = compare_statistical(golden, {"zeroshot/clip/s/d/a": job(0.50, videos=39),
-                                          "zeroshot/clip/s/d/b": job(0.70)}, tol)
+    [line] = compare_statistical(
+        golden, {"zeroshot/clip/s/d/a": job(0.50, videos=39), "zeroshot/clip/s/d/b": job(0.70)}, tol
+    )
     assert "status/videos ok/39 != golden ok/40" in line
     assert "missing from the fresh run" in compare_statistical(golden, {"zeroshot/clip/s/d/a": job(0.5)}, tol)[0]
 
 
 def test_identity_check_on_the_golden_machine_and_statistical_elsewhere():
     results = {f"zeroshot/clip/s/d/{i}": job(0.5) for i in range(3)}
-    golden = dict(results=results, fingerprint=FINGERPRINT,
-                  spread=[dict(perturbation=f"p{i}", results={k: job(0.5 + d) for k in results})
-                          for i, d in enumerate((0.02, -0.02, 0.01))])
+    golden = dict(
+        results=results,
+        fingerprint=FINGERPRINT,
+        spread=[
+            dict(perturbation=f"p{i}", results={k: job(0.5 + d) for k in results})
+            for i, d in enumerate((0.02, -0.02, 0.01))
+        ],
+    )
     flipped = dict(results, **{"zeroshot/clip/s/d/0": job(0.525)})  # one prediction of 40 flipped
     lines = []
     assert check(golden, flipped, FINGERPRINT, log=lines.append)  # same machine: must be identical

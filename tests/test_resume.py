@@ -1,5 +1,6 @@
 """A training job killed part way (SIGKILL) resumes from its last checkpoint and ends where an
 uninterrupted run ends; a finished sweep is not run again."""
+
 import json
 import os
 import signal
@@ -44,9 +45,19 @@ def test_killed_training_resumes_to_the_same_metrics(mini, tmp_path):
     root = str(mini.data_root.parent)
 
     def start(name):
-        return subprocess.Popen([sys.executable, str(tmp_path / "worker.py"), root, str(tmp_path / name / "results"),
-                                 str(tmp_path / name / "work")], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [
+                sys.executable,
+                str(tmp_path / "worker.py"),
+                root,
+                str(tmp_path / name / "results"),
+                str(tmp_path / name / "work"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     whole = start("whole")
     assert whole.wait(timeout=600) == 0, whole.stdout.read()[-3000:]

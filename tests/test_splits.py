@@ -1,5 +1,7 @@
 """Split manifests, the importer of the official split files and the drawer of new splits."""
+
 import json
+import os
 import re
 import shutil
 from collections import Counter
@@ -11,10 +13,11 @@ from ezclip import splits
 from ezclip.cli import main
 from ezclip.data.lists import read_class_csv, read_video_list
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(os.environ["EZCLIP_SHARED_REFERENCE"]).resolve()  # set by the root conftest.py
 needs_reference = pytest.mark.skipif(
     not (REFERENCE / "ViFi-CLIP").is_dir() or not (REFERENCE / "EZ-CLIP").is_dir(),
-    reason=f"the official ViFi-CLIP / EZ-CLIP split files are not at {REFERENCE}")
+    reason=f"the official ViFi-CLIP / EZ-CLIP split files are not at {REFERENCE}",
+)
 
 MANIFESTS = {d: splits.load_manifest(d) for d in splits.DATASETS}
 
@@ -58,6 +61,7 @@ def vifi_copy(tmp_path):
 
 # ---------------------------------------------------------------- manifests (no reference files needed)
 
+
 @pytest.mark.parametrize("dataset", splits.DATASETS)
 def test_manifest_is_self_consistent(dataset):
     m = MANIFESTS[dataset]
@@ -83,15 +87,20 @@ def test_every_harness_list_has_a_manifest_entry():
     expected = {
         "hmdb51": [f"test_split{i}" for i in (1, 2, 3)] + [f"fewshot_{k}" for k in (2, 4, 8, 16)],
         "ucf101": [f"test_split{i}" for i in (1, 2, 3)] + [f"fewshot_{k}" for k in (2, 4, 8, 16)],
-        "k400": ["val"], "ssv2": ["val"] + [f"fewshot_{k}" for k in (2, 4, 8, 16)],
-        "k600": ["zeroshot_split1", "zeroshot_split2", "zeroshot_split3", "zeroshot_232"]}
+        "k400": ["val"],
+        "ssv2": ["val"] + [f"fewshot_{k}" for k in (2, 4, 8, 16)],
+        "k600": ["zeroshot_split1", "zeroshot_split2", "zeroshot_split3", "zeroshot_232"],
+    }
     for dataset, names in expected.items():
         if dataset != "k600":
             names = names + ["base_train_s1", "base_train_s2", "base_train_s3", "base_test", "novel_test"]
         assert set(names) <= set(MANIFESTS[dataset]["lists"]), dataset
     k600 = MANIFESTS["k600"]["lists"]
-    assert [k600[f"zeroshot_split{i}"]["class_set"] for i in (1, 2, 3)] == ["novel_split1", "novel_split2",
-                                                                            "novel_split3"]
+    assert [k600[f"zeroshot_split{i}"]["class_set"] for i in (1, 2, 3)] == [
+        "novel_split1",
+        "novel_split2",
+        "novel_split3",
+    ]
     assert k600["zeroshot_232"]["class_set"] == "novel232"
 
 
@@ -115,11 +124,14 @@ def test_hmdb_names_follow_the_video_file_names():
     names = hmdb["classes"]
     assert splits.class_in_path("hmdb51", "Tatehiza_draw_sword_f_nm_np1_fr_med_0.avi", names) == "draw sword"
     assert splits.class_in_path("hmdb51", "x_kick_ball_f_cm_np1_ba_bad_0.avi", names) == "kick ball"
-    assert splits.class_in_path("ucf101", "v_HandStandPushups_g01_c01.avi",
-                                MANIFESTS["ucf101"]["classes"]) == "HandstandPushups"
+    assert (
+        splits.class_in_path("ucf101", "v_HandStandPushups_g01_c01.avi", MANIFESTS["ucf101"]["classes"])
+        == "HandstandPushups"
+    )
 
 
 # ---------------------------------------------------------------- importing the reference files
+
 
 @needs_reference
 def test_import_of_the_vifi_reference(reference_import):
@@ -127,8 +139,7 @@ def test_import_of_the_vifi_reference(reference_import):
     assert all(r.ok for r in rows), [p for r in rows for p in r.problems]
     for dataset, name, path, lines, classes in REFERENCE_LISTS:
         row = row_for(rows, dataset, name)
-        assert (row.relpath, row.lines, row.classes, row.sha256, row.status) == (path, lines, classes, "yes",
-                                                                                  "written")
+        assert (row.relpath, row.lines, row.classes, row.sha256, row.status) == (path, lines, classes, "yes", "written")
         entries = read_video_list(out / dataset / f"{name}.txt", classes)
         assert len(entries) == lines and len({e.label for e in entries}) == classes
     lists = [r for r in rows if r.list_name]
@@ -162,16 +173,18 @@ def test_class_csvs_of_both_repos_are_checked(reference_import, tmp_path):
 
     rows, missing = splits.import_splits(REFERENCE / "EZ-CLIP", tmp_path)  # the EZ-CLIP folder alone
     assert [(r.dataset, r.classes, r.sha256, r.status) for r in rows] == [
-        ("k600", 232, "yes", "checked"), ("hmdb51", 26, "yes", "checked"), ("hmdb51", 25, "yes", "checked")]
+        ("k600", 232, "yes", "checked"),
+        ("hmdb51", 26, "yes", "checked"),
+        ("hmdb51", 25, "yes", "checked"),
+    ]
     assert "zeroshot_232" in missing["k600"] and not any(tmp_path.iterdir())
 
 
 @needs_reference
 def test_cli_import_prints_the_report(tmp_path, capsys):
-    assert main(["splits", "import", str(REFERENCE / "ViFi-CLIP"), "--out", str(tmp_path),
-                 "--datasets", "hmdb51"]) == 0
+    assert main(["splits", "import", str(REFERENCE / "ViFi-CLIP"), "--out", str(tmp_path), "--datasets", "hmdb51"]) == 0
     out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if "hmdb_splits/val2.txt" in l)
+    line = next(row for row in out.splitlines() if "hmdb_splits/val2.txt" in row)
     assert line.split()[:2] == ["hmdb51", "test_split2"] and line.split()[-4:] == ["1530", "51", "yes", "written"]
     assert "not in SOURCE: hmdb51: base_train_full" in out and f"12 list(s) written under {tmp_path}" in out
 
@@ -179,7 +192,7 @@ def test_cli_import_prints_the_report(tmp_path, capsys):
 @needs_reference
 def test_hmdb_reference_lists_agree_with_the_names_in_the_file_names():
     hmdb, checked = MANIFESTS["hmdb51"], 0
-    for name, spec in hmdb["lists"].items():
+    for spec in hmdb["lists"].values():
         names = hmdb[spec["class_set"]]
         for src in spec["sources"]:
             file = REFERENCE / src["repo"] / src["path"]
@@ -192,6 +205,7 @@ def test_hmdb_reference_lists_agree_with_the_names_in_the_file_names():
 
 
 # ---------------------------------------------------------------- corrupted copies
+
 
 @needs_reference
 def test_a_removed_line_is_rejected_naming_the_file(tmp_path):
@@ -219,8 +233,7 @@ def test_a_changed_label_is_rejected_naming_the_file_and_line(tmp_path, capsys):
     file.write_text("".join(lines))
     assert main(["splits", "import", str(vifi), "--out", str(tmp_path / "out"), "--datasets", "hmdb51"]) == 2
     captured = capsys.readouterr()
-    assert f"rejected: {file}:5: {path} is 'brush hair' by its file name but labelled 1 (= 'cartwheel')" \
-        in captured.out
+    assert f"rejected: {file}:5: {path} is 'brush hair' by its file name but labelled 1 (= 'cartwheel')" in captured.out
     assert f"rejected: {file}: sha256 mismatch" in captured.out
     assert "1 file(s) rejected" in captured.err and str(file) in captured.err
 
@@ -254,6 +267,7 @@ def test_a_label_outside_the_class_set_is_rejected_with_its_line(tmp_path):
 
 # ---------------------------------------------------------------- sources without a known hash; EZ-CLIP's rule
 
+
 def test_a_source_without_a_known_hash_is_accepted_with_a_warning(tmp_path):
     classes = MANIFESTS["k400"]["classes"]
     train = tmp_path / "ViFi-CLIP" / "datasets_splits" / "k400_splits" / "train.txt"
@@ -277,8 +291,9 @@ def test_ez_clip_lists_are_relabelled_by_name(tmp_path):
     shutil.copy(REFERENCE / "ViFi-CLIP" / "labels/hmdb_51_labels.csv", ez_csv)
     official = read_video_list(REFERENCE / "ViFi-CLIP" / "datasets_splits/hmdb_splits/val1.txt", 51)
     ez_list = tmp_path / "test.txt"  # EZ-CLIP's format: absolute path, frame count, label by its CSV
-    ez_list.write_text("".join(f"/cluster/data/hmdb/{e.path} 60 {ez_names.index(hmdb['classes'][e.label])}\n"
-                               for e in official))
+    ez_list.write_text(
+        "".join(f"/cluster/data/hmdb/{e.path} 60 {ez_names.index(hmdb['classes'][e.label])}\n" for e in official)
+    )
     result = splits.check_list(hmdb, "test_split1", dict(source, sha256=None, lines=1530), ez_list, ez_csv)
     assert result.ok and result.sha256 == "unknown"
     assert result.entries == [(e.path, 60, e.label) for e in official]
@@ -287,20 +302,31 @@ def test_ez_clip_lists_are_relabelled_by_name(tmp_path):
 
 # ---------------------------------------------------------------- drawing new splits
 
+
 def make_train_list(tmp_path, counts):
     names = [f"class {i:02d}" for i in range(len(counts))]
     (tmp_path / "classes.csv").write_text("id,name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(names)))
-    (tmp_path / "train.txt").write_text("".join(f"c{label}/v{j}.mp4 {label}\n"
-                                                for j in range(max(counts)) for label, n in enumerate(counts)
-                                                if j < n))
-    (tmp_path / "test.txt").write_text("".join(f"t{label}/v{j}.mp4 {label}\n" for label in range(len(counts))
-                                               for j in range(3)))
+    (tmp_path / "train.txt").write_text(
+        "".join(f"c{label}/v{j}.mp4 {label}\n" for j in range(max(counts)) for label, n in enumerate(counts) if j < n)
+    )
+    (tmp_path / "test.txt").write_text(
+        "".join(f"t{label}/v{j}.mp4 {label}\n" for label in range(len(counts)) for j in range(3))
+    )
     return names
 
 
 def draw(tmp_path, out, seeds=(1, 2, 3), **kw):
-    return splits.draw_splits("mine", tmp_path / "train.txt", tmp_path / "classes.csv", out, shots=(2, 4),
-                              seeds=seeds, base_shots=5, test_list=tmp_path / "test.txt", **kw)
+    return splits.draw_splits(
+        "mine",
+        tmp_path / "train.txt",
+        tmp_path / "classes.csv",
+        out,
+        shots=(2, 4),
+        seeds=seeds,
+        base_shots=5,
+        test_list=tmp_path / "test.txt",
+        **kw,
+    )
 
 
 def test_make_draws_k_per_class_and_the_most_frequent_half_as_base(tmp_path):
@@ -334,7 +360,10 @@ def test_make_is_deterministic_per_seed(tmp_path):
     draw(tmp_path, tmp_path / "a")
     draw(tmp_path, tmp_path / "b")
     draw(tmp_path, tmp_path / "c", seeds=(4, 5, 6))
-    read = lambda run, name: (tmp_path / run / "mine" / name).read_text()
+
+    def read(run, name):
+        return (tmp_path / run / "mine" / name).read_text()
+
     for name in ("fewshot_2.txt", "fewshot_4.txt", "base_train_s1.txt", "base_train_s2.txt", "base_train_s3.txt"):
         assert read("a", name) == read("b", name)
         assert read("a", name) != read("c", name)
@@ -350,8 +379,20 @@ def test_hmdb_like_ties_put_the_alphabetically_last_half_in_base():
 
 def test_make_errors_name_the_problem(tmp_path, capsys):
     make_train_list(tmp_path, [3, 8, 8])
-    args = ["splits", "make", "--dataset", "mine", "--train-list", str(tmp_path / "train.txt"),
-            "--classes", str(tmp_path / "classes.csv"), "--out", str(tmp_path / "out"), "--seeds", "7"]
+    args = [
+        "splits",
+        "make",
+        "--dataset",
+        "mine",
+        "--train-list",
+        str(tmp_path / "train.txt"),
+        "--classes",
+        str(tmp_path / "classes.csv"),
+        "--out",
+        str(tmp_path / "out"),
+        "--seeds",
+        "7",
+    ]
     assert main(args + ["--shots", "4"]) == 2
     assert f"{tmp_path / 'train.txt'}: class 'class 00' has 3 videos, fewer than 4" in capsys.readouterr().err
     assert main(args + ["--shots", "2", "--base-shots", "2"]) == 0

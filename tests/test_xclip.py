@@ -1,5 +1,6 @@
 """X-CLIP against its official implementation: counts, parity, temporal order, video-conditioned
 class scores, the text cache and where gradients go."""
+
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,11 @@ def test_class_scores_are_conditioned_on_the_video(official):
     assert (conditioned[0, 0] - conditioned[0, 1]).abs().max() > 1e-3  # each video has its own class texts
     assert torch.allclose(conditioned[0, 1], fixture["conditioned_text_features"][1], atol=1e-5)
     # the scores are not those of the video feature against one shared set of class features
-    shared = model.clip.logit_scale.exp() * torch.nn.functional.normalize(video["video"], dim=-1) @ \
-        torch.nn.functional.normalize(text[0], dim=-1).t()
+    shared = (
+        model.clip.logit_scale.exp()
+        * torch.nn.functional.normalize(video["video"], dim=-1)
+        @ torch.nn.functional.normalize(text[0], dim=-1).t()
+    )
     assert (logits[0] - shared).abs().max() > 1e-2
     alpha = model.prompts_generator.alpha
     saved = alpha.detach().clone()
@@ -156,23 +160,41 @@ def test_official_param_groups_and_frame_count():
 
 
 def test_official_key_mapping():
-    converted = XCLIP.from_official_state_dict({
-        "module.visual.transformer.resblocks.11.message_attn.in_proj_weight": 1,
-        "visual.transformer.resblocks.3.attn.out_proj.bias": 2,
-        "mit.resblocks.0.mlp.c_fc.weight": 3, "prompts_generator.alpha": 4, "prompts_visual_proj": 5,
-        "token_embedding.weight": 6, "logit_scale": 7, "context_length": 8})
-    assert converted == {"cct.11.message_attn.in_proj_weight": 1, "clip.visual.transformer.resblocks.3.attn.out_proj.bias": 2,
-                         "mit.resblocks.0.mlp.c_fc.weight": 3, "prompts_generator.alpha": 4,
-                         "prompts_visual_proj": 5, "clip.token_embedding.weight": 6, "clip.logit_scale": 7}
+    converted = XCLIP.from_official_state_dict(
+        {
+            "module.visual.transformer.resblocks.11.message_attn.in_proj_weight": 1,
+            "visual.transformer.resblocks.3.attn.out_proj.bias": 2,
+            "mit.resblocks.0.mlp.c_fc.weight": 3,
+            "prompts_generator.alpha": 4,
+            "prompts_visual_proj": 5,
+            "token_embedding.weight": 6,
+            "logit_scale": 7,
+            "context_length": 8,
+        }
+    )
+    assert converted == {
+        "cct.11.message_attn.in_proj_weight": 1,
+        "clip.visual.transformer.resblocks.3.attn.out_proj.bias": 2,
+        "mit.resblocks.0.mlp.c_fc.weight": 3,
+        "prompts_generator.alpha": 4,
+        "prompts_visual_proj": 5,
+        "clip.token_embedding.weight": 6,
+        "clip.logit_scale": 7,
+    }
 
 
 def test_the_harness_optimizer_uses_the_official_groups():
     from mmengine.optim import build_optim_wrapper
 
     model = tiny()
-    wrapper = build_optim_wrapper(model, dict(
-        constructor="OfficialParamGroupsConstructor", paramwise_cfg=dict(new_module_lr_mult=10.0),
-        optimizer=dict(type="AdamW", lr=3e-4, weight_decay=0.001)))
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            constructor="OfficialParamGroupsConstructor",
+            paramwise_cfg=dict(new_module_lr_mult=10.0),
+            optimizer=dict(type="AdamW", lr=3e-4, weight_decay=0.001),
+        ),
+    )
     names = {id(p): n for n, p in model.named_parameters()}
     for group in wrapper.optimizer.param_groups:
         new = {names[id(p)].startswith(("cct.", "mit.", "prompts_")) for p in group["params"]}

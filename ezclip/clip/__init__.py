@@ -5,6 +5,7 @@ registered with open_clip on import, so ``open_clip.create_model('ezclip-tiny')`
 Tiny widths are multiples of 64 so that OpenAI-style code (heads = width // 64) builds the same
 towers, which the parity fixtures rely on.
 """
+
 import os
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def build_clip(arch, pretrained=None, sha256=None, quick_gelu=True):
             raise WeightsError(
                 f"CLIP weights file {path} (for {arch}) not found. Download it on a machine with network, e.g. "
                 f"OpenAI's ViT-B-16.pt, or run `python -c \"import open_clip; open_clip.create_model('{arch}', "
-                f"pretrained='openai')\"` there, and pass the file's path.")
+                f"pretrained='openai')\"` there, and pass the file's path."
+            )
         digest = file_sha256(path)
         if sha256 and digest != sha256.lower():
             raise WeightsError(f"CLIP weights file {path}: sha256 {digest} does not match the expected {sha256}")
@@ -79,17 +81,22 @@ def build_clip(arch, pretrained=None, sha256=None, quick_gelu=True):
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # shape mismatches
-            raise WeightsError(f"CLIP weights file {path} does not fit architecture {arch}: "
-                               f"{str(exc).splitlines()[1].strip()} ...") from None
+            raise WeightsError(
+                f"CLIP weights file {path} does not fit architecture {arch}: {str(exc).splitlines()[1].strip()} ..."
+            ) from None
         if missing or unexpected:
             raise WeightsError(
                 f"CLIP weights file {path} does not fit architecture {arch}: "
-                f"{len(missing)} missing keys (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})")
+                f"{len(missing)} missing keys (e.g. {missing[:3]}), "
+                f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})"
+            )
         return model, dict(source=str(path), sha256=digest)
 
     tags = open_clip.list_pretrained_tags_by_model(arch)
     if pretrained not in tags:
-        raise WeightsError(f"open_clip has no pretrained tag {pretrained!r} for {arch} (tags: {', '.join(tags) or 'none'})")
+        raise WeightsError(
+            f"open_clip has no pretrained tag {pretrained!r} for {arch} (tags: {', '.join(tags) or 'none'})"
+        )
     try:
         model = open_clip.create_model(arch, pretrained=pretrained, **create)
     except Exception as exc:  # hub errors come in many types; all mean the same to the user
@@ -97,7 +104,8 @@ def build_clip(arch, pretrained=None, sha256=None, quick_gelu=True):
         raise WeightsError(
             f"could not load open_clip weights {arch}/{pretrained}{offline}: {type(exc).__name__}: {exc}. "
             f"Run once with network access so open_clip caches them, or download the file and pass its path "
-            f"as pretrained=") from None
+            f"as pretrained="
+        ) from None
     return model, dict(source=f"open_clip:{arch}/{pretrained}", sha256=None)
 
 

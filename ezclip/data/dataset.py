@@ -1,4 +1,5 @@
 """One dataset class for every list format, with checked labels and counted skips."""
+
 import os.path as osp
 from pathlib import Path
 
@@ -26,8 +27,18 @@ class VideoListDataset(BaseActionDataset):
     class, into ``metainfo['description_file']``), where ``ClassTextHook`` hands them to the model.
     """
 
-    def __init__(self, ann_file, class_file, pipeline, data_prefix=dict(video=""), description_file=None,
-                 on_error="raise", backends=("decord", "pyav"), subset=None, **kwargs):
+    def __init__(
+        self,
+        ann_file,
+        class_file,
+        pipeline,
+        data_prefix=dict(video=""),
+        description_file=None,
+        on_error="raise",
+        backends=("decord", "pyav"),
+        subset=None,
+        **kwargs,
+    ):
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         self.class_file, self.on_error, self.backends = class_file, on_error, tuple(backends)
@@ -42,8 +53,9 @@ class VideoListDataset(BaseActionDataset):
         # mmengine serialises the list for worker processes and calls gc.collect() (0.25 s) to do it;
         # lists are small and loaders run in-process unless told otherwise
         kwargs.setdefault("serialize_data", False)
-        super().__init__(ann_file, pipeline=pipeline, data_prefix=data_prefix, num_classes=len(classes),
-                         metainfo=metainfo, **kwargs)
+        super().__init__(
+            ann_file, pipeline=pipeline, data_prefix=data_prefix, num_classes=len(classes), metainfo=metainfo, **kwargs
+        )
 
     def load_data_list(self):
         root = self.data_prefix.get("video") or ""

@@ -5,6 +5,7 @@
   (EZ-CLIP / ActionCLIP frame lists, mmaction2 RawframeDataset);
 - class descriptions: CSV ``SNo,Class Name,GPT3 discription`` (EZ-CLIP's GPT_discription files).
 """
+
 import csv
 import io
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Video decoding with decord and PyAV as a fallback, failing with the name of the file."""
+
 from mmaction.datasets.transforms import DecordDecode, DecordInit, PyAVDecode, PyAVInit
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
@@ -52,7 +53,7 @@ class VideoDecode(BaseTransform):
     def transform(self, results):
         chosen = results["video_backend"]
         reasons = []
-        for name in results["video_backends"][results["video_backends"].index(chosen):]:
+        for name in results["video_backends"][results["video_backends"].index(chosen) :]:
             try:
                 if name != chosen:
                     results = self._init[name](results)

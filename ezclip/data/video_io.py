@@ -6,6 +6,7 @@ padding), and x264 encodes losslessly by default (``crf=0``), so the decoded fra
 given, whatever motion search, rate control or SIMD kernels the encoder chose on this CPU. Encoding is
 single-threaded, so the bytes are the same from one process to the next as well.
 """
+
 from pathlib import Path
 
 import av

@@ -14,6 +14,7 @@ Roles: ``k400`` a source with many classes; ``k600`` the source plus novel class
 of a 'left' clip (likewise up/down, growing/shrinking).
 Clips have 3*T frames so that centre-of-segment sampling of a reversed clip picks the same frames.
 """
+
 import hashlib
 import itertools
 import json
@@ -25,6 +26,7 @@ import numpy as np
 
 from ezclip.data import video_io
 from ezclip.data.video_io import write_mp4
+from ezclip.datasets import DATASETS
 from ezclip.mini import world
 
 MINI_VERSION = 2  # 2: lossless, machine-independent video pixels
@@ -116,8 +118,14 @@ class MiniWorld:
     # -- writing --------------------------------------------------------------------------------
     def write(self, root):
         root = Path(root)
-        info = dict(version=MINI_VERSION, seed=self.seed, num_frames=NUM_FRAMES, clip_frames=CLIP_FRAMES,
-                    frame_size=world.FRAME_SIZE, datasets={})
+        info = dict(
+            version=MINI_VERSION,
+            seed=self.seed,
+            num_frames=NUM_FRAMES,
+            clip_frames=CLIP_FRAMES,
+            frame_size=world.FRAME_SIZE,
+            datasets={},
+        )
         source = self.draw_classes(SOURCE_COLORS, SOURCE_SHAPES, per_motion=4)
         info["datasets"]["k400"] = self.write_source(root, source)
         info["datasets"]["k600"] = self.write_superset(root, source)
@@ -135,14 +143,14 @@ class MiniWorld:
     def write_descriptions(self, root, datasets):
         """EZ-CLIP reads one description per class; the mini world's are plain sentences in the words
         the tiny CLIP was pretrained on, written in the official CSV format."""
-        from ezclip.benchmark import DATASETS
-
         folder = root / "descriptions"
         folder.mkdir(parents=True, exist_ok=True)
         for dataset, info in datasets.items():
             names = info["class_sets"]["classes"]
-            rows = "".join(f'{i},{c},"\n\na photo of {"" if c.startswith("something") else "a "}{c}"\n'
-                           for i, c in enumerate(names))
+            rows = "".join(
+                f'{i},{c},"\n\na photo of {"" if c.startswith("something") else "a "}{c}"\n'
+                for i, c in enumerate(names)
+            )
             (folder / DATASETS[dataset]["descriptions"]).write_text("SNo,Class Name,GPT3 discription\n" + rows)
 
     def write_lists(self, root, dataset, class_sets, lists):
@@ -153,8 +161,10 @@ class MiniWorld:
         for list_name, (set_name, items) in lists.items():
             index = {c: i for i, c in enumerate(class_sets[set_name])}
             (folder / f"{list_name}.txt").write_text("".join(f"{rel} {index[c]}\n" for rel, c in items))
-        return dict(class_sets={k: list(v) for k, v in class_sets.items()},
-                    lists={k: dict(classes=v[0], videos=len(v[1])) for k, v in lists.items()})
+        return dict(
+            class_sets={k: list(v) for k, v in class_sets.items()},
+            lists={k: dict(classes=v[0], videos=len(v[1])) for k, v in lists.items()},
+        )
 
     def per_class_counts(self, classes, low, high):
         """Unequal class sizes, so 'base = the most frequent half' means something."""
@@ -172,8 +182,11 @@ class MiniWorld:
         by_class = {c: [item for item in train if item[1] == c] for c in base}
         for s in (1, 2, 3):
             rng = np.random.default_rng([self.seed, s])
-            picked = [items[i] for c, items in by_class.items()
-                      for i in sorted(rng.choice(len(items), min(shots, len(items)), replace=False))]
+            picked = [
+                items[i]
+                for c, items in by_class.items()
+                for i in sorted(rng.choice(len(items), min(shots, len(items)), replace=False))
+            ]
             lists[f"base_train_s{s}"] = ("base", picked)
         lists["base_test"] = ("base", [item for item in test if item[1] in base])
         lists["novel_test"] = ("novel", [item for item in test if item[1] in novel])
@@ -184,9 +197,15 @@ class MiniWorld:
         lists = {}
         for k in FEW_SHOTS:
             rng = np.random.default_rng([self.seed, k])
-            lists[f"fewshot_{k}"] = ("classes", [
-                items[i] for c in classes for items in [[it for it in train if it[1] == c]]
-                for i in sorted(rng.choice(len(items), k, replace=False))])
+            lists[f"fewshot_{k}"] = (
+                "classes",
+                [
+                    items[i]
+                    for c in classes
+                    for items in [[it for it in train if it[1] == c]]
+                    for i in sorted(rng.choice(len(items), k, replace=False))
+                ],
+            )
         return lists
 
     def write_source(self, root, classes):
@@ -205,10 +224,15 @@ class MiniWorld:
         renamed = {c: c.replace("moving", "going") for c in sorted(source)[:2]}
         for old, new in renamed.items():
             words = old.split(" ", 2)
-            videos[new] = [(self.save(root, "k600", new, i, world.render_clip(*words, self.rng, CLIP_FRAMES)), new)
-                           for i in range(6)]
-        class_sets = dict(classes=list(source) + novel + list(renamed.values()), novel220=novel,
-                          novel232=novel + list(renamed.values()))
+            videos[new] = [
+                (self.save(root, "k600", new, i, world.render_clip(*words, self.rng, CLIP_FRAMES)), new)
+                for i in range(6)
+            ]
+        class_sets = dict(
+            classes=list(source) + novel + list(renamed.values()),
+            novel220=novel,
+            novel232=novel + list(renamed.values()),
+        )
         lists = {}
         for s in (1, 2, 3):
             rng = np.random.default_rng([self.seed, 600, s])
@@ -225,8 +249,10 @@ class MiniWorld:
         for s in (1, 2, 3):  # three train/test partitions of the same clips, six test clips per class
             rng = np.random.default_rng([self.seed, len(classes), s])
             test = {c: set(rng.choice(len(v), 6, replace=False).tolist()) for c, v in videos.items()}
-            splits[s] = ([(v[i], c) for c, v in videos.items() for i in range(len(v)) if i not in test[c]],
-                         [(v[i], c) for c, v in videos.items() for i in sorted(test[c])])
+            splits[s] = (
+                [(v[i], c) for c, v in videos.items() for i in range(len(v)) if i not in test[c]],
+                [(v[i], c) for c, v in videos.items() for i in sorted(test[c])],
+            )
             lists[f"test_split{s}"] = ("classes", splits[s][1])
         train, test = splits[1]
         lists["train_split1"] = ("classes", train)
@@ -245,8 +271,10 @@ class MiniWorld:
                 shape = self.rng.choice(world.SHAPES)
                 motion = self.rng.choice(list(world.MOTIONS))
                 frames = world.render_clip(a, shape, motion, self.rng, CLIP_FRAMES, end_color=b)
-                items = [(self.save(root, "ssv2", first, i, frames), first),
-                         (self.save(root, "ssv2", second, i, frames[::-1]), second)]
+                items = [
+                    (self.save(root, "ssv2", first, i, frames), first),
+                    (self.save(root, "ssv2", second, i, frames[::-1]), second),
+                ]
                 (train if i < n_train else val).extend(items)
         counts = {c: sum(1 for it in train if it[1] == c) for c in classes}
         base, novel = self.partition(classes, counts)

@@ -4,6 +4,7 @@ It learns colour and shape words from still images; motion words it can only lea
 video, which is what the mini benchmark's protocols then measure. Deterministic for a seed, and
 cached by a key that changes with the seed, the settings or this code.
 """
+
 import hashlib
 import itertools
 import os
@@ -16,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer
-from ezclip.records import file_sha256
 from ezclip.mini import world
 from ezclip.numerics import describe
+from ezclip.records import file_sha256
 
 ARCH = "ezclip-mini"  # context 32: captions and mini class prompts are short
 # threads: the pretraining's own thread count, None for the process's (1 under the pinned numerics);
@@ -44,7 +45,7 @@ def to_input(images, size):
     for image in images:
         image = cv2.resize(image, (resize, resize), interpolation=cv2.INTER_LINEAR)
         off = (resize - size) // 2
-        out.append(image[off:off + size, off:off + size])
+        out.append(image[off : off + size, off : off + size])
     x = torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float()
     mean = torch.tensor(NORMALIZATION["clip"]["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(NORMALIZATION["clip"]["std"]).view(1, 3, 1, 1)
@@ -89,10 +90,13 @@ def _pretrain(seed, settings, log):
     captions = tokenizer([CAPTION.format(*p) for p in concepts()])
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    optimizer = torch.optim.AdamW([dict(params=decay, weight_decay=settings["weight_decay"]),
-                                   dict(params=rest, weight_decay=0.0)], lr=settings["lr"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings["lr"], total_steps=settings["steps"],
-                                                   pct_start=0.1)
+    optimizer = torch.optim.AdamW(
+        [dict(params=decay, weight_decay=settings["weight_decay"]), dict(params=rest, weight_decay=0.0)],
+        lr=settings["lr"],
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, settings["lr"], total_steps=settings["steps"], pct_start=0.1
+    )
     start = time.time()
     for step in range(1, settings["steps"] + 1):
         images, picks = batch(rng, settings["batch_size"], settings["input_size"])
@@ -107,8 +111,10 @@ def _pretrain(seed, settings, log):
         optimizer.step()
         schedule.step()
         if step % 200 == 0 or step == settings["steps"]:
-            log(f"  tiny CLIP pretraining: step {step}/{settings['steps']}  loss {loss.item():.3f}  "
-                f"({time.time() - start:.0f} s)")
+            log(
+                f"  tiny CLIP pretraining: step {step}/{settings['steps']}  loss {loss.item():.3f}  "
+                f"({time.time() - start:.0f} s)"
+            )
     model.eval()
     return model, zero_shot_accuracy(model, tokenizer, input_size=settings["input_size"])
 

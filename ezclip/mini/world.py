@@ -4,16 +4,29 @@ A class is a composition of appearance (colour, shape) and motion, named in word
 learns from captions ("a red square") plus motion words it can only learn from video. Every clip is
 drawn from a seed, so the same seed always gives the same pixels.
 """
+
 import numpy as np
 
 COLORS = {
-    "red": (220, 40, 40), "green": (40, 190, 60), "blue": (50, 80, 230), "yellow": (235, 220, 50),
-    "purple": (150, 60, 200), "cyan": (60, 210, 220), "white": (235, 235, 235), "orange": (245, 140, 30),
+    "red": (220, 40, 40),
+    "green": (40, 190, 60),
+    "blue": (50, 80, 230),
+    "yellow": (235, 220, 50),
+    "purple": (150, 60, 200),
+    "cyan": (60, 210, 220),
+    "white": (235, 235, 235),
+    "orange": (245, 140, 30),
 }
 SHAPES = ("square", "circle", "triangle", "cross")
 # motion -> its exact time reversal
-MOTIONS = {"moving left": "moving right", "moving right": "moving left", "moving up": "moving down",
-           "moving down": "moving up", "growing": "shrinking", "shrinking": "growing"}
+MOTIONS = {
+    "moving left": "moving right",
+    "moving right": "moving left",
+    "moving up": "moving down",
+    "moving down": "moving up",
+    "growing": "shrinking",
+    "shrinking": "growing",
+}
 
 FRAME_SIZE = 40  # decord reads 40x40 H.264 reliably; the pipelines resize to the model's input
 BACKGROUND = 70
@@ -26,7 +39,7 @@ def shape_mask(shape, size, cy, cx, canvas=FRAME_SIZE):
     if shape == "square":
         return (np.abs(dy) <= r) & (np.abs(dx) <= r)
     if shape == "circle":
-        return dy ** 2 + dx ** 2 <= r ** 2
+        return dy**2 + dx**2 <= r**2
     if shape == "triangle":  # apex up
         return (dy >= -r) & (dy <= r) & (np.abs(dx) <= (dy + r) / 2)
     if shape == "cross":
@@ -73,8 +86,12 @@ def render_clip(color, shape, motion, rng, num_frames, end_color=None):
         lo, hi = size / 2 + 2, FRAME_SIZE - size / 2 - 2 - travel
         start, across = rng.uniform(lo, hi), rng.uniform(14, 26)
         steps = np.linspace(0, travel, num_frames)
-        along = {"moving right": start + steps, "moving left": start + travel - steps,
-                 "moving down": start + steps, "moving up": start + travel - steps}[motion]
+        along = {
+            "moving right": start + steps,
+            "moving left": start + travel - steps,
+            "moving down": start + steps,
+            "moving up": start + travel - steps,
+        }[motion]
         path = [(size, across, a) if motion in ("moving left", "moving right") else (size, a, across) for a in along]
     frames = np.empty((num_frames, FRAME_SIZE, FRAME_SIZE, 3), np.uint8)
     for t, (size, cy, cx) in enumerate(path):

@@ -29,6 +29,7 @@ they never use: the official optimizer trains it, so it counts (and it is in the
 Test-time scores use a fixed scale of 100 as the official ``test.py`` does; training uses
 ``exp(logit_scale)``, and the logit scale trains with the text tower (as in the official AdamW groups).
 """
+
 from collections import OrderedDict
 
 import torch
@@ -63,8 +64,11 @@ class TemporalBlock(nn.Module):
         self.ln_1 = nn.LayerNorm(width, eps=1e-12)
         self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
         self.ln_2 = nn.LayerNorm(width, eps=1e-12)
-        self.mlp = nn.Sequential(OrderedDict([
-            ("c_fc", nn.Linear(width, width * 4)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(width * 4, width))]))
+        self.mlp = nn.Sequential(
+            OrderedDict(
+                [("c_fc", nn.Linear(width, width * 4)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(width * 4, width))]
+            )
+        )
 
     def forward(self, x):
         h = self.ln_1(x)
@@ -87,8 +91,9 @@ class ClsAggregator(nn.Module):
     def __init__(self, num_frames, width, layers=6, heads=8):
         super().__init__()
         layer = nn.TransformerEncoderLayer(d_model=width, nhead=heads)
-        self.transformer_enc = nn.TransformerEncoder(layer, num_layers=layers, norm=nn.LayerNorm(width),
-                                                     enable_nested_tensor=False)
+        self.transformer_enc = nn.TransformerEncoder(
+            layer, num_layers=layers, norm=nn.LayerNorm(width), enable_nested_tensor=False
+        )
         self.cls_token = nn.Parameter(torch.zeros(1, 1, width))
         self.pos_embed = nn.Parameter(torch.zeros(1, num_frames + 1, width))
         self.pos_drop = nn.Dropout(0.0)  # declared but not applied, as in the official module
@@ -144,8 +149,8 @@ class TemporalFusion(nn.Module):
             quarter = embed_dim // 4
             shift = torch.zeros(embed_dim, 1, 3)
             shift[:quarter, 0, 0] = 1.0
-            shift[quarter:quarter + embed_dim // 2, 0, 1] = 1.0
-            shift[embed_dim - quarter:, 0, 2] = 1.0
+            shift[quarter : quarter + embed_dim // 2, 0, 1] = 1.0
+            shift[embed_dim - quarter :, 0, 2] = 1.0
             with torch.no_grad():
                 self.shift.weight.copy_(shift)
 
@@ -177,8 +182,18 @@ class ActionCLIP(VideoCLIP):
     uses the learned ``exp(logit_scale)`` there too.
     """
 
-    def __init__(self, clip, num_frames=8, fusion="Transf", fusion_layers=6, templates=ACTIONCLIP_TEMPLATES,
-                 trainable=("clip.*", "fusion.*"), test_logit_scale=100.0, loss=dict(type="symmetric_kl"), **kwargs):
+    def __init__(
+        self,
+        clip,
+        num_frames=8,
+        fusion="Transf",
+        fusion_layers=6,
+        templates=ACTIONCLIP_TEMPLATES,
+        trainable=("clip.*", "fusion.*"),
+        test_logit_scale=100.0,
+        loss=dict(type="symmetric_kl"),
+        **kwargs,
+    ):
         self.fusion_head = _FUSION_ALIASES.get(fusion, fusion)
         if self.fusion_head not in FUSION_HEADS:
             raise ValueError(f"fusion must be one of {FUSION_HEADS}, got {fusion!r}")
@@ -190,8 +205,14 @@ class ActionCLIP(VideoCLIP):
         clip = self.clip
         embed_dim = clip.text_projection.shape[1]  # as the official visual_prompt reads it
         heads = clip.transformer.width // 64  # the *text* width, as the official code computes it
-        self.fusion = TemporalFusion(self.fusion_head, embed_dim, heads, self.num_frames,
-                                     context_length=clip.positional_embedding.shape[0], layers=self.fusion_layers)
+        self.fusion = TemporalFusion(
+            self.fusion_head,
+            embed_dim,
+            heads,
+            self.num_frames,
+            context_length=clip.positional_embedding.shape[0],
+            layers=self.fusion_layers,
+        )
 
     def pool(self, frame_embeddings):
         return self.fusion(frame_embeddings)
@@ -226,8 +247,10 @@ class ActionCLIP(VideoCLIP):
             if key in ("input_resolution", "context_length", "vocab_size"):
                 continue
             if key == "visual.time_embedding" or (key.startswith("visual.") and ".net." in key):
-                raise ValueError(f"official checkpoint key {key!r} belongs to the joint/TSM variants, which "
-                                 "this model does not implement")
+                raise ValueError(
+                    f"official checkpoint key {key!r} belongs to the joint/TSM variants, which "
+                    "this model does not implement"
+                )
             converted[f"clip.{key}"] = value
         for key, value in clean(fusion_state or {}).items():
             converted[f"fusion.{key}"] = value

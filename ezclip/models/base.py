@@ -8,6 +8,7 @@ override ``encode_frames``, ``encode_text``, ``pool`` or ``class_logits``.
 Inputs arrive from the data preprocessor as ``(N, views * T, C, H, W)``; views are folded into the
 batch and their softmax scores averaged in ``predict``.
 """
+
 import fnmatch
 import math
 import random
@@ -22,6 +23,14 @@ from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer
 from ezclip.data.lists import read_class_csv, read_descriptions
 from ezclip.models.losses import soft_cross_entropy, symmetric_kl_loss
 from ezclip.models.text import class_prompts
+
+
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
+    """``(total, trainable)`` parameter counts of any module."""
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return total, trainable
+
 
 LOSSES = ("cross_entropy", "symmetric_kl")
 
@@ -58,9 +67,21 @@ class VideoCLIP(BaseModel):
         descriptions: an EZ-CLIP description CSV for ``classes``.
     """
 
-    def __init__(self, clip, num_frames=8, templates=("{}",), use_descriptions=False, trainable=(), frozen=(),
-                 logit_scale=None, loss=dict(type="cross_entropy"), classes=None, descriptions=None,
-                 data_preprocessor=dict(type="VideoTextPreprocessor"), init_cfg=None):
+    def __init__(
+        self,
+        clip,
+        num_frames=8,
+        templates=("{}",),
+        use_descriptions=False,
+        trainable=(),
+        frozen=(),
+        logit_scale=None,
+        loss=dict(type="cross_entropy"),
+        classes=None,
+        descriptions=None,
+        data_preprocessor=dict(type="VideoTextPreprocessor"),
+        init_cfg=None,
+    ):
         if isinstance(data_preprocessor, dict):  # build in mmaction's scope, also outside a Runner
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -91,8 +112,9 @@ class VideoCLIP(BaseModel):
 
     def set_trainable(self):
         for name, param in self.named_parameters():
-            param.requires_grad = (any(fnmatch.fnmatchcase(name, p) for p in self._trainable)
-                                   and not any(fnmatch.fnmatchcase(name, p) for p in self._frozen))
+            param.requires_grad = any(fnmatch.fnmatchcase(name, p) for p in self._trainable) and not any(
+                fnmatch.fnmatchcase(name, p) for p in self._frozen
+            )
 
     def init_weights(self):
         """Nothing to do: CLIP weights are loaded and new modules initialised on construction, and
@@ -132,8 +154,10 @@ class VideoCLIP(BaseModel):
         Computed once per class set and reused while they cannot change: always in eval mode, and in
         training too when the text tower is frozen."""
         if self.prompts is None:
-            raise RuntimeError(f"{type(self).__name__} has no class set: call set_classes() or give the "
-                               "dataset a class list (ClassTextHook passes it on)")
+            raise RuntimeError(
+                f"{type(self).__name__} has no class set: call set_classes() or give the "
+                "dataset a class list (ClassTextHook passes it on)"
+            )
         reuse = not self.training or self.text_is_frozen
         key = self.prompts.prompts
         if reuse and key in self._text_cache:
@@ -223,5 +247,5 @@ class VideoCLIP(BaseModel):
         targets = labels[:, 0] if labels.shape[1] == 1 else labels  # hard labels, or blended soft ones
         text = self.class_text_features()
         prompt = random.randrange(text.shape[0])  # one template per step
-        logits = self.class_logits(video, text[prompt:prompt + 1])[0]
+        logits = self.class_logits(video, text[prompt : prompt + 1])[0]
         return dict(loss_cls=soft_cross_entropy(logits, targets, self.loss_cfg.get("label_smoothing", 0.0)))

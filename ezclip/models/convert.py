@@ -48,19 +48,29 @@ def vificlip_from_official_state_dict(state):
     if isinstance(state.get("model"), dict):
         state = state["model"]
     state = {k.removeprefix("module."): v for k, v in state.items()}
-    prompting = sorted(k for k in state if (k.startswith("prompt_learner.") and k not in VIFICLIP_DROPPED)
-                       or k.rsplit(".", 1)[-1] in ("VPT", "VPT_shallow"))
+    prompting = sorted(
+        k
+        for k in state
+        if (k.startswith("prompt_learner.") and k not in VIFICLIP_DROPPED)
+        or k.rsplit(".", 1)[-1] in ("VPT", "VPT_shallow")
+    )
     if prompting:
         raise ValueError(
             "this is a ViFi-CLIP prompting checkpoint (PROMPT_MODEL=True): it holds learned prompt vectors "
             f"{prompting[:4]}{' ...' if len(prompting) > 4 else ''}, which a text template cannot express and "
-            "VideoCLIP does not implement; only fine-tuned (PROMPT_MODEL=False) ViFi-CLIP checkpoints convert")
+            "VideoCLIP does not implement; only fine-tuned (PROMPT_MODEL=False) ViFi-CLIP checkpoints convert"
+        )
     converted = {}
     for key, value in state.items():
         if key in VIFICLIP_DROPPED:
             continue
-        new = "clip.logit_scale" if key == "logit_scale" else next(
-            (ours + key[len(official):] for official, ours in VIFICLIP_PREFIXES if key.startswith(official)), None)
+        new = (
+            "clip.logit_scale"
+            if key == "logit_scale"
+            else next(
+                (ours + key[len(official) :] for official, ours in VIFICLIP_PREFIXES if key.startswith(official)), None
+            )
+        )
         if new is None:
             raise ValueError(f"unknown key {key!r} in the official ViFi-CLIP checkpoint")
         converted[new] = value.float() if value.is_floating_point() else value
@@ -74,6 +84,8 @@ def load_official_vificlip(model, state):
     converted, from_base = vificlip_from_official_state_dict(state)
     missing, unexpected = model.load_state_dict(converted, strict=False)
     if unexpected or set(missing) != set(from_base):
-        raise ValueError(f"official ViFi-CLIP checkpoint does not fit the model: missing "
-                         f"{sorted(set(missing) - set(from_base))}, unexpected {sorted(unexpected)}")
+        raise ValueError(
+            f"official ViFi-CLIP checkpoint does not fit the model: missing "
+            f"{sorted(set(missing) - set(from_base))}, unexpected {sorted(unexpected)}"
+        )
     return model

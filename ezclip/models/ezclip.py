@@ -14,6 +14,7 @@ The logit scale is fixed at 100 and the video feature is the mean of the frame f
 Where the official code carries no-ops (a zero, frozen ``temporal_embedding``) this code leaves them
 out; ``from_official_state_dict`` checks they are still no-ops in a checkpoint.
 """
+
 import math
 
 import torch
@@ -59,18 +60,38 @@ class EZCLIP(VideoCLIP):
     on the prompt, attention and MLP branches, and the same per-layer rate as attention dropout.
     """
 
-    def __init__(self, clip, num_frames=8, prompts="all", adapters=True, adapter_ratio=0.25,
-                 motion_loss_weight=1.0, prompt_dropout=0.1, drop_path=0.1,
-                 templates=ACTIONCLIP_TEMPLATES, use_descriptions=True,
-                 trainable=("temporal_prompts", "visual_adapters.*", "text_adapters.*"),
-                 logit_scale=100.0, loss=dict(type="symmetric_kl"), **kwargs):
+    def __init__(
+        self,
+        clip,
+        num_frames=8,
+        prompts="all",
+        adapters=True,
+        adapter_ratio=0.25,
+        motion_loss_weight=1.0,
+        prompt_dropout=0.1,
+        drop_path=0.1,
+        templates=ACTIONCLIP_TEMPLATES,
+        use_descriptions=True,
+        trainable=("temporal_prompts", "visual_adapters.*", "text_adapters.*"),
+        logit_scale=100.0,
+        loss=dict(type="symmetric_kl"),
+        **kwargs,
+    ):
         if prompts not in PROMPT_MODES:
             raise ValueError(f"prompts must be one of {PROMPT_MODES}, got {prompts!r}")
         self.prompt_mode, self.use_adapters, self.adapter_ratio = prompts, adapters, adapter_ratio
         self.prompt_dropout_rate, self.drop_path_rate = prompt_dropout, drop_path
         self.motion_loss_weight = motion_loss_weight
-        super().__init__(clip, num_frames=num_frames, templates=templates, use_descriptions=use_descriptions,
-                         trainable=trainable, logit_scale=logit_scale, loss=loss, **kwargs)
+        super().__init__(
+            clip,
+            num_frames=num_frames,
+            templates=templates,
+            use_descriptions=use_descriptions,
+            trainable=trainable,
+            logit_scale=logit_scale,
+            loss=loss,
+            **kwargs,
+        )
 
     def build_extra_modules(self):
         visual, text = self.clip.visual, self.clip.transformer
@@ -80,7 +101,9 @@ class EZCLIP(VideoCLIP):
             # official init: U(-v, v), v = sqrt(6 / (3 * patch_h * patch_w + width))
             patch = visual.conv1.kernel_size
             bound = math.sqrt(6.0 / (3 * patch[0] * patch[1] + v_width))
-            self.temporal_prompts = nn.Parameter(torch.empty(prompted, self.num_frames, v_width).uniform_(-bound, bound))
+            self.temporal_prompts = nn.Parameter(
+                torch.empty(prompted, self.num_frames, v_width).uniform_(-bound, bound)
+            )
         else:
             self.temporal_prompts = None
         self.prompt_dropout = nn.Dropout(self.prompt_dropout_rate)
@@ -151,8 +174,10 @@ class EZCLIP(VideoCLIP):
         for key, value in state.items():
             if key == "visual.temporal_embedding":
                 if value.abs().max() > 0:
-                    raise ValueError("official checkpoint has a non-zero visual.temporal_embedding; the official "
-                                     "code freezes it at zero and this model leaves it out")
+                    raise ValueError(
+                        "official checkpoint has a non-zero visual.temporal_embedding; the official "
+                        "code freezes it at zero and this model leaves it out"
+                    )
                 continue
             if key == "visual.transformer.T_prompt_embeddings":
                 converted["temporal_prompts"] = value

@@ -1,4 +1,5 @@
 """Hand each loop's class set (and descriptions) from its dataset to the recognizer."""
+
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper

@@ -1,4 +1,5 @@
 """Losses of the four methods, written from their official code (see docs/architecture.md)."""
+
 import torch
 import torch.nn.functional as F
 

@@ -1,4 +1,5 @@
 """Optimizer construction that mmengine's ``paramwise_cfg`` cannot express."""
+
 import copy
 
 from mmaction.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
@@ -15,7 +16,9 @@ class OfficialParamGroupsConstructor(DefaultOptimWrapperConstructor):
         model = model.module if is_model_wrapper(model) else model
         optimizer_cfg = copy.deepcopy(self.optimizer_cfg)
         optimizer_cfg["params"] = model.official_param_groups(
-            lr=optimizer_cfg["lr"], weight_decay=optimizer_cfg.get("weight_decay", 0.0), **self.paramwise_cfg)
+            lr=optimizer_cfg["lr"], weight_decay=optimizer_cfg.get("weight_decay", 0.0), **self.paramwise_cfg
+        )
         optimizer = OPTIMIZERS.build(optimizer_cfg)
-        return OPTIM_WRAPPERS.build(dict(dict(type="OptimWrapper"), **self.optim_wrapper_cfg),
-                                    default_args=dict(optimizer=optimizer))
+        return OPTIM_WRAPPERS.build(
+            dict(dict(type="OptimWrapper"), **self.optim_wrapper_cfg), default_args=dict(optimizer=optimizer)
+        )

@@ -1,14 +1,26 @@
 """What the text tower reads for a class set: templates filled with class names, or descriptions."""
+
 import random
 from dataclasses import dataclass
 
 # ActionCLIP's 16 templates (modules/Text_Prompt.py), also EZ-CLIP's fallback without descriptions.
 ACTIONCLIP_TEMPLATES = (
-    "a photo of action {}", "a picture of action {}", "Human action of {}", "{}, an action",
-    "{} this is an action", "{}, a video of action", "Playing action of {}", "{}",
-    "Playing a kind of action, {}", "Doing a kind of action, {}", "Look, the human is {}",
-    "Can you recognize the action of {}?", "Video classification of {}", "A video of {}",
-    "The man is {}", "The woman is {}",
+    "a photo of action {}",
+    "a picture of action {}",
+    "Human action of {}",
+    "{}, an action",
+    "{} this is an action",
+    "{}, a video of action",
+    "Playing action of {}",
+    "{}",
+    "Playing a kind of action, {}",
+    "Doing a kind of action, {}",
+    "Look, the human is {}",
+    "Can you recognize the action of {}?",
+    "Video classification of {}",
+    "A video of {}",
+    "The man is {}",
+    "The woman is {}",
 )
 
 
@@ -32,5 +44,6 @@ def class_prompts(classes, templates=("{}",), descriptions=None):
         if len(descriptions) != len(classes):
             raise ValueError(f"{len(descriptions)} descriptions for {len(classes)} classes")
         return ClassPrompts(classes, (tuple(descriptions),), "descriptions")
-    return ClassPrompts(classes, tuple(tuple(t.format(c) for c in classes) for t in templates),
-                        f"templates:{len(templates)}")
+    return ClassPrompts(
+        classes, tuple(tuple(t.format(c) for c in classes) for t in templates), f"templates:{len(templates)}"
+    )

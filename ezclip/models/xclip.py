@@ -20,6 +20,7 @@ once per class set:
 The text is the bare class name and the loss cross-entropy with label smoothing 0.1 (mixup/cutmix
 give soft targets). ``from_official_state_dict`` reads official checkpoints (``state['model']``).
 """
+
 import re
 
 import torch
@@ -83,7 +84,8 @@ class MultiframeIntegrationTransformer(nn.Module):
         self.positional_embedding = nn.Parameter(torch.empty(1, num_frames, width))
         self.resblocks = nn.ModuleList(
             ResidualAttentionBlock(width, _heads(width), act_layer=QuickGELU, norm_layer=nn.LayerNorm)
-            for _ in range(layers))
+            for _ in range(layers)
+        )
         nn.init.trunc_normal_(self.positional_embedding, std=0.02)
         for module in self.resblocks.modules():  # official init: trunc-normal Linear weights, zero biases
             if isinstance(module, nn.Linear):
@@ -125,8 +127,9 @@ class PromptGeneratorLayer(nn.Module):
         self.norm1 = nn.LayerNorm(width)
         self.norm3 = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
-        self.mlp = nn.Sequential(nn.Linear(width, width * 4), QuickGELU(), nn.Dropout(dropout),
-                                 nn.Linear(width * 4, width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, width * 4), QuickGELU(), nn.Dropout(dropout), nn.Linear(width * 4, width)
+        )
 
     def forward(self, text, visual):
         text = text + self.cross_attn(self.norm1(text), visual)
@@ -161,9 +164,19 @@ class XCLIP(VideoCLIP):
     config), ``linspace(0, rate, layers)`` over the vision layers. ``num_frames`` is fixed by the MIT's
     temporal position embedding."""
 
-    def __init__(self, clip, num_frames=8, mit_layers=1, prompt_layers=2, prompt_alpha=0.1, drop_path=0.0,
-                 templates=("{}",), trainable=("clip.visual.*", "cct.*", "mit.*", "prompts_*"),
-                 loss=dict(type="cross_entropy", label_smoothing=0.1), **kwargs):
+    def __init__(
+        self,
+        clip,
+        num_frames=8,
+        mit_layers=1,
+        prompt_layers=2,
+        prompt_alpha=0.1,
+        drop_path=0.0,
+        templates=("{}",),
+        trainable=("clip.visual.*", "cct.*", "mit.*", "prompts_*"),
+        loss=dict(type="cross_entropy", label_smoothing=0.1),
+        **kwargs,
+    ):
         self.mit_layers, self.prompt_layers, self.prompt_alpha = mit_layers, prompt_layers, prompt_alpha
         self.drop_path_rate = drop_path
         super().__init__(clip, num_frames=num_frames, templates=templates, trainable=trainable, loss=loss, **kwargs)
@@ -243,8 +256,11 @@ class XCLIP(VideoCLIP):
             no_decay = param.ndim == 1 or name.endswith(".bias") or "positional_embedding" in name
             key = (new, no_decay)
             if key not in groups:
-                groups[key] = dict(params=[], lr=lr * (new_module_lr_mult if new else 1.0),
-                                   weight_decay=0.0 if no_decay else weight_decay)
+                groups[key] = dict(
+                    params=[],
+                    lr=lr * (new_module_lr_mult if new else 1.0),
+                    weight_decay=0.0 if no_decay else weight_decay,
+                )
             groups[key]["params"].append(param)
         return list(groups.values())
 
@@ -268,4 +284,3 @@ class XCLIP(VideoCLIP):
             else:
                 converted[f"clip.{key}"] = value
         return converted
-

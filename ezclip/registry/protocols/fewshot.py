@@ -3,12 +3,12 @@
 # against all classes.
 version = 1
 title = "Few-shot"
+report = dict(table="accuracy")  # how tables show it: ezclip.tables.TABLE_KINDS
 stages = [
     dict(
         name=f"{d}_k{k}",
         train=dict(dataset=d, list=f"fewshot_{k}", classes="classes"),
-        evaluate=[dict(dataset=d, list="val" if d == "ssv2" else "test_split1", classes="classes",
-                       group=f"{d}/k{k}")],
+        evaluate=[dict(dataset=d, list="val" if d == "ssv2" else "test_split1", classes="classes", group=f"{d}/k{k}")],
     )
     for d in ("hmdb51", "ucf101", "ssv2")
     for k in (2, 4, 8, 16)

@@ -17,8 +17,13 @@ model = dict(
 # configs/zero_shot/train/k400/16_16_vifi_clip.yaml (NUM_FRAMES 32), mixup 0.8 / cutmix 1.0.
 recipe = dict(
     optimizer=dict(type="AdamW", lr=8e-6, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.001),
-    epochs=10, warmup_epochs=5, batch_size=256, input_size=224, test_crops=1,
-    mixup_alpha=0.8, cutmix_alpha=1.0,
+    epochs=10,
+    warmup_epochs=5,
+    batch_size=256,
+    input_size=224,
+    test_crops=1,
+    mixup_alpha=0.8,
+    cutmix_alpha=1.0,
     # configs/base2novel/finetuning_base2novel/*/16_32_vifi_clip_s*.yaml and configs/few_shot/finetuning_few_shot/
     # */16_32_vifi_clip_*_shot.yaml: 4 per GPU x 2 accumulation x 8 = 64, from CLIP
     protocols=dict(

@@ -5,14 +5,17 @@
 # on Kinetics-400 validation (closed set), which shows what zero-shot transfer starts from.
 version = 1
 title = "Zero-shot cross-dataset transfer"
+report = dict(table="accuracy")  # how tables show it: ezclip.tables.TABLE_KINDS
 stages = [
     dict(
         name="k400",
         train=dict(dataset="k400", list="train", classes="classes"),
-        evaluate=[dict(dataset=d, list=f"test_split{s}", classes="classes", group=d)
-                  for d in ("hmdb51", "ucf101") for s in (1, 2, 3)]
-        + [dict(dataset="k600", list=f"zeroshot_split{s}", classes=f"novel_split{s}", group="k600")
-           for s in (1, 2, 3)]
+        evaluate=[
+            dict(dataset=d, list=f"test_split{s}", classes="classes", group=d)
+            for d in ("hmdb51", "ucf101")
+            for s in (1, 2, 3)
+        ]
+        + [dict(dataset="k600", list=f"zeroshot_split{s}", classes=f"novel_split{s}", group="k600") for s in (1, 2, 3)]
         + [dict(dataset="k400", list="val", classes="classes", group="k400")],
     ),
 ]
@@ -20,11 +23,17 @@ stages = [
 # and one 232-way K600 test that includes 12 renamed K400 classes.
 # A variant replaces top-level keys of the protocol (here its stages).
 variants = dict(
-    ezclip_repo=dict(stages=[dict(
-        name="k400",
-        train=dict(dataset="k400", list="train", classes="classes"),
-        evaluate=[dict(dataset="hmdb51", list="test_split1", classes="classes", group="hmdb51"),
-                  dict(dataset="ucf101", list="test_split1", classes="classes", group="ucf101"),
-                  dict(dataset="k600", list="zeroshot_232", classes="novel232", group="k600")],
-    )]),
+    ezclip_repo=dict(
+        stages=[
+            dict(
+                name="k400",
+                train=dict(dataset="k400", list="train", classes="classes"),
+                evaluate=[
+                    dict(dataset="hmdb51", list="test_split1", classes="classes", group="hmdb51"),
+                    dict(dataset="ucf101", list="test_split1", classes="classes", group="ucf101"),
+                    dict(dataset="k600", list="zeroshot_232", classes="novel232", group="k600"),
+                ],
+            )
+        ]
+    ),
 )

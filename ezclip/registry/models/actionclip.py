@@ -7,8 +7,8 @@ model = dict(
     type="ActionCLIP",
     clip=dict(arch="ViT-B-16", pretrained="openai"),
     num_frames=8,
-    fusion="Transf",          # the official sim_header: meanP, Conv_1D, LSTM, Transf, Transf_cls
-    test_logit_scale=100.0,   # test.py scores with a fixed 100; training uses exp(logit_scale)
+    fusion="Transf",  # the official sim_header: meanP, Conv_1D, LSTM, Transf, Transf_cls
+    test_logit_scale=100.0,  # test.py scores with a fixed 100; training uses exp(logit_scale)
     data_preprocessor=dict(type="VideoTextPreprocessor", normalization="clip"),
 )
 
@@ -20,7 +20,13 @@ model = dict(
 recipe = dict(
     optimizer=dict(type="AdamW", lr=5e-6, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2),
     paramwise_cfg=dict(custom_keys={"fusion.": dict(lr_mult=10.0)}),
-    epochs=50, warmup_epochs=5, batch_size=128, input_size=224, test_clips=1, test_crops=1,
-    randaugment=dict(num_ops=2, magnitude=9), amp="fp16 weights, fp32 optimizer step",
+    epochs=50,
+    warmup_epochs=5,
+    batch_size=128,
+    input_size=224,
+    test_clips=1,
+    test_crops=1,
+    randaugment=dict(num_ops=2, magnitude=9),
+    amp="fp16 weights, fp32 optimizer step",
 )
 reference = dict(paper="arXiv 2109.08472", code="github.com/sallymmx/ActionCLIP@31c34df")

@@ -1,0 +1,20 @@
+"""The registry's data, shipped inside the package (open_clip's ``model_configs/`` is the precedent),
+so an installed wheel finds its own models, protocols, split manifests, reference numbers and golden
+results wherever it runs:
+
+- ``models/``: one mmengine config per model; ``models/ablations/`` configs inherit one and change one
+  setting (``EZCLIP_MODEL_PATH`` adds folders of the user's, searched first);
+- ``protocols/``: one versioned config per protocol;
+- ``splits/``: per dataset, the manifest of the official split files (sha256, lines, classes);
+- ``reference/``: published numbers with their sources (accuracy, efficiency);
+- ``golden/``: the mini benchmark's golden results and backbone (``ezclip-bench regression``).
+"""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+MODELS = ROOT / "models"
+PROTOCOLS = ROOT / "protocols"
+SPLITS = ROOT / "splits"
+REFERENCE = ROOT / "reference"
+GOLDEN = ROOT / "golden"
