@@ -129,12 +129,11 @@ def _atomic_local_writes():
     if getattr(LocalBackend.put, "_ezclip_atomic", False):
         return
 
+    from ezclip.files import atomic_path
+
     def replace_atomically(filepath, data, mode, **kwargs):
-        os.makedirs(os.path.dirname(os.path.abspath(filepath)), exist_ok=True)
-        tmp = f"{filepath}.{os.getpid()}.tmp"
-        with open(tmp, mode, **kwargs) as f:
+        with atomic_path(filepath) as tmp, open(tmp, mode, **kwargs) as f:
             f.write(data)
-        os.replace(tmp, filepath)
 
     def put(self, obj, filepath):
         replace_atomically(filepath, obj, "wb")

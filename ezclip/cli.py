@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from ezclip.files import atomic_path
+
 
 def cmd_ls(args):
     from ezclip.zoo import list_models, load_model_config
@@ -32,6 +34,7 @@ def cmd_ls(args):
 def cmd_profile(args):
     from ezclip import profiling
     from ezclip.models import count_parameters
+    from ezclip.records import environment
     from ezclip.zoo import build_model, list_models
 
     names = args.models.split(",") if args.models else list(list_models())
@@ -64,7 +67,7 @@ def cmd_profile(args):
         device=args.device,
         dtype=args.dtype,
         threads=args.threads,
-        reference=profiling.load_reference(args.reference),
+        reference=profiling.reference_by_model(args.reference),
     )
 
     def num(value, fmt):
@@ -141,7 +144,7 @@ def cmd_profile(args):
     )
     print(f"\n{conv}")
     if not args.no_throughput and first:
-        env = profiling.environment(args.device)
+        env = environment(args.device)
         print(
             f"throughput: {first.get('device')} ({env['device_name']}, {first.get('threads')} of "
             f"{env['cpu_count']} cores as torch threads, 1-min load {first.get('load_average_1min', 0):.1f} "
@@ -175,26 +178,17 @@ def cmd_profile(args):
 
 def cmd_convert(args):
     import torch
+    from mmaction.registry import MODELS
 
-    from ezclip.models import EZCLIP, XCLIP, ActionCLIP
-    from ezclip.models.convert import vificlip_from_official_state_dict
+    from ezclip.zoo import load_model_config
 
+    # the converter is the recognizer class's own (a config names its class)
+    recognizer = MODELS.get(load_model_config(args.model).model.type)
     checkpoint = torch.load(args.official, map_location="cpu", weights_only=False)  # official files pickle configs
-    from_base = []
-    if args.model == "ezclip":
-        converted = EZCLIP.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint))
-    elif args.model == "actionclip":
-        converted = ActionCLIP.from_official_state_dict(
-            checkpoint.get("model_state_dict", checkpoint), checkpoint.get("fusion_model_state_dict")
-        )
-    elif args.model == "xclip":
-        converted = XCLIP.from_official_state_dict(checkpoint.get("model", checkpoint))
-    else:
-        converted, from_base = vificlip_from_official_state_dict(checkpoint)
-    tmp = f"{args.output}.tmp"
+    converted, from_base = recognizer.from_official_checkpoint(checkpoint)
     meta = dict(converted_from=os.path.abspath(args.official), model=args.model, from_base_clip=list(from_base))
-    torch.save(dict(state_dict=converted, meta=meta), tmp)
-    os.replace(tmp, args.output)  # never leave a half-written checkpoint
+    with atomic_path(args.output) as tmp:  # never leave a half-written checkpoint
+        torch.save(dict(state_dict=converted, meta=meta), tmp)
     print(f"wrote {args.output}: {len(converted)} tensors; load it with load_from= or --checkpoint")
 
 

@@ -37,7 +37,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import statistics
 import time
 import warnings
@@ -53,7 +52,6 @@ from ezclip.models.base import count_parameters
 TOWER = "clip-image-tower"
 DEFAULT_CLASSES = 400
 TEXT_PROMPT = "a video of a person doing something."
-REFERENCE_FILE = registry.REFERENCE / "efficiency.json"
 DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 FLOP_CONVENTION = "fvcore: 1 multiply-add = 1 FLOP (GMAC); gflops = 2 x gmac"
 
@@ -386,41 +384,6 @@ def model_step(model, text_features):
 
 
 # -- one run ----------------------------------------------------------------------------------------
-def environment(device="cpu"):
-    import fvcore  # noqa: F401
-
-    env = dict(
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        python=platform.python_version(),
-        device=str(device),
-        cpu_count=os.cpu_count(),
-    )
-    if hasattr(os, "getloadavg"):
-        env["load_average_1min"] = os.getloadavg()[0]  # other work on the machine skews CPU timings
-    if torch.device(device).type == "cuda":
-        env["device_name"] = torch.cuda.get_device_name(device)
-    else:
-        env["device_name"] = _cpu_name()
-    try:
-        from importlib.metadata import version
-
-        env["fvcore"] = version("fvcore")
-    except Exception:  # pragma: no cover
-        pass
-    return env
-
-
-def _cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
-
-
 def _resolve_runs(device, iters, warmup):
     cuda = torch.device(device).type == "cuda"
     return (iters if iters is not None else (30 if cuda else 6), warmup if warmup is not None else (50 if cuda else 1))
@@ -463,7 +426,7 @@ def profile(
     torch's choice (all cores). One thread is the reproducible choice on a CPU that other work shares:
     with every core as an OpenMP thread, each parallel operator waits for a descheduled thread (8 ms
     for a LayerNorm of 136x64 on a busy 2-core machine, against microseconds), which penalises models
-    with many small operators far beyond their FLOPs. ``reference`` is a ``load_reference()`` result
+    with many small operators far beyond their FLOPs. ``reference`` is a ``reference_by_model()`` result
     (read from ``ezclip/registry/reference/efficiency.json`` when ``None``); ``build(name, arch, frames)``
     builds a model (default: ``ezclip.zoo.build_model`` with ``pretrained=None``)."""
     if threads is None:
@@ -496,7 +459,7 @@ def _profile(
         raise EzclipError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
     build = build or (lambda name, arch, frames: build_model(name, arch=arch, frames=frames, pretrained=None))
     iters, warmup = _resolve_runs(device, iters, warmup)
-    reference = load_reference() if reference is None else reference
+    reference = reference_by_model() if reference is None else reference
     towers, tower_modules, rows = {}, {}, []
     setup = dict(batch=batch, dtype=dtype, device=str(device), threads=torch.get_num_threads())
 
@@ -591,18 +554,14 @@ def _profile(
 
 
 # -- reported numbers -------------------------------------------------------------------------------
-def load_reference(path=None):
-    """The reported efficiency numbers (``ezclip/registry/reference/efficiency.json``): ``{model: [entry]}``
-    with each entry's value, frames, source and confidence. A missing file gives ``{}``."""
-    path = Path(path) if path else REFERENCE_FILE
-    if not path.is_file():
+def reference_by_model(path=None):
+    """The reported efficiency numbers (``ezclip/registry/reference/efficiency.json``, or a file of
+    the user's): ``{model: [entry]}`` with each entry's value, frames, source and confidence. A missing
+    file gives ``{}``."""
+    if path is not None and not Path(path).is_file():
         return {}
-    data = json.loads(path.read_text())
-    sources = data.get("sources", {})
     by_model = {}
-    for entry in data.get("entries", []):
-        entry = dict(entry)
-        entry["source_text"] = sources.get(entry.get("source"), {}).get("where", entry.get("source"))
+    for entry in registry.load_reference("efficiency", path)[0]:
         by_model.setdefault(entry["model"], []).append(entry)
     return by_model
 
@@ -658,9 +617,9 @@ def reference_for(reference, name, row, tolerance=0.05):
 
 # -- records ----------------------------------------------------------------------------------------
 def record(rows, args=None, device="cpu"):
-    """A JSON-ready record: what ran where (``ezclip.records.environment`` plus the timing machine),
+    """A JSON-ready record: what ran where (``ezclip.records.environment`` with the timing device),
     the counting conventions, and the rows."""
-    from ezclip.records import environment as harness_environment
+    from ezclip.records import environment
 
     meta = dict(
         kind="efficiency",
@@ -668,7 +627,6 @@ def record(rows, args=None, device="cpu"):
         flop_handles=sorted(FLOP_HANDLES),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         machine=environment(device),
-        environment=harness_environment(),
     )
     if args is not None:
         meta["args"] = {k: v for k, v in vars(args).items() if k != "func"}

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
 from ezclip.errors import EzclipError
+from ezclip.files import write_text
 
 SCHEMA = 2  # 2: the typed contract, and protocol.report (1: untyped, without it)
 READABLE_SCHEMAS = (1, 2)
@@ -230,7 +231,18 @@ def validate(record: Any, path: str | Path = "<record>") -> Record:
 
 # -- hashes, environment, files ------------------------------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("torch", "open_clip_torch", "mmaction2", "mmengine", "mmcv-lite", "numpy", "decord", "av", "ezclip")
+PACKAGES = (
+    "torch",
+    "open_clip_torch",
+    "mmaction2",
+    "mmengine",
+    "mmcv-lite",
+    "numpy",
+    "decord",
+    "av",
+    "fvcore",
+    "ezclip",
+)
 
 
 def canonical(obj):
@@ -260,32 +272,44 @@ def git_commit():
         return None
 
 
-def environment():
+def environment(device: str | None = None) -> dict:
+    """What ran where, one description for records, profiles and golden files: the harness's commit,
+    package versions, Python, the CPU numerics in force and, for timings (``device``), the device, its
+    name, the threads and the machine's load (other work skews CPU timings)."""
+    import torch
+
+    from ezclip.numerics import cpu_model, describe
+
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    from ezclip.numerics import describe
-
-    return dict(
+    env = dict(
         git_commit=git_commit(),
         packages=versions,
         python=platform.python_version(),
         machine=platform.machine(),
         numerics=describe(),
+        cpu_count=os.cpu_count(),
     )
+    if device is not None:
+        cuda = torch.device(device).type == "cuda"
+        env.update(
+            device=str(device),
+            device_name=torch.cuda.get_device_name(device) if cuda else cpu_model(),
+            threads=torch.get_num_threads(),
+            torch=torch.__version__,
+        )
+        if hasattr(os, "getloadavg"):
+            env["load_average_1min"] = os.getloadavg()[0]
+    return env
 
 
-def write_json(path, obj):
-    """Write through a temporary file and rename, so a kill never leaves a half-written record."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write whole or not at all (``ezclip.files``), so a kill never leaves a half-written record."""
+    return write_text(path, json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n")
 
 
 def write_record(path: str | Path, record: Record) -> Path:

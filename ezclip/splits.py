@@ -34,6 +34,7 @@ from pathlib import Path
 from ezclip import datasets, registry
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.errors import EzclipError, InputError, UnknownNameError
+from ezclip.files import write_text
 from ezclip.records import file_sha256
 
 MANIFEST_DIR = registry.SPLITS
@@ -239,13 +240,6 @@ def find_checkouts(source, manifests):
     return {repo: folders[0] for repo, folders in found.items()}
 
 
-def write_atomic(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)  # a reader never sees half a list
-
-
 def class_csv_text(names):
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -304,9 +298,9 @@ def import_dataset(manifest, checkouts, out):
     if written:
         folder = Path(out) / manifest["dataset"]
         for set_name, names in class_sets(manifest).items():
-            write_atomic(folder / f"{set_name}.csv", class_csv_text(names))
+            write_text(folder / f"{set_name}.csv", class_csv_text(names))
         for list_name, result in written.items():
-            write_atomic(folder / f"{list_name}.txt", list_text(result.entries))
+            write_text(folder / f"{list_name}.txt", list_text(result.entries))
         record_path = folder / "imported.json"
         record = json.loads(record_path.read_text()) if record_path.is_file() else {}
         record.update(dataset=manifest["dataset"], manifest_version=manifest["version"])
@@ -322,7 +316,7 @@ def import_dataset(manifest, checkouts, out):
                 sha256_match=result.sha256,
                 warnings=[w.split(": ", 1)[1] for w in result.warnings],
             )
-        write_atomic(record_path, json.dumps(record, indent=1) + "\n")
+        write_text(record_path, json.dumps(record, indent=1) + "\n")
     return rows, missing
 
 
@@ -479,7 +473,7 @@ def draw_splits(
     )
     files["drawn.json"] = json.dumps(note, indent=1) + "\n"
     for name, text in files.items():
-        write_atomic(folder / name, text)
+        write_text(folder / name, text)
     return note
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ezclip import registry
+from ezclip.files import atomic_path
 from ezclip.records import read_records, record_protocol_id
 from ezclip.summary import (
     Cells,
@@ -26,8 +27,6 @@ from ezclip.summary import (
     records_by_benchmark,
 )
 
-REFERENCE = registry.REFERENCE / "accuracy.json"
-
 
 def fmt(mean, std=None, n=None, mark=""):
     if mean is None:
@@ -36,10 +35,10 @@ def fmt(mean, std=None, n=None, mark=""):
     return text + mark
 
 
-def load_reference(path=REFERENCE):
-    doc = json.loads(Path(path).read_text())
-    by_key = {(e["protocol"], e["model"], e["group"]): e for e in doc["entries"]}
-    return by_key, doc["sources"]
+def reference_by_cell():
+    """The published accuracies by (protocol, model, group), and their sources."""
+    entries, sources = registry.load_reference("accuracy")
+    return {(e["protocol"], e["model"], e["group"]): e for e in entries}, sources
 
 
 class Footnotes:
@@ -252,7 +251,7 @@ def ablation_table(cells, benchmark, base):
 
 def build_tables(records):
     """{benchmark: {name: Table}} from records."""
-    reference = load_reference()
+    reference = reference_by_cell()
     out = {}
     for bench, rs in sorted(records_by_benchmark(records).items()):
         cells = Cells(rs)
@@ -371,10 +370,8 @@ def write_tables(results_dir, out_dir=None):
         old.unlink()
 
     def atomic(path, write):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-        write(tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            write(tmp)
         written.append(path)
 
     for bench, tables in built.items():

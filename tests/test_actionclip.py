@@ -123,6 +123,11 @@ def test_official_checkpoint_formats(official):
     half = {k: v.half() for k, v in model_state.items()}
     split = ActionCLIP.from_official_state_dict(half, {f"module.{k}": v for k, v in fusion_state.items()})
     assert set(whole) == set(split) == set(tiny().state_dict())
+    # what `ezclip-bench convert actionclip` calls: the saved file as the official code writes it
+    converted, from_base = ActionCLIP.from_official_checkpoint(
+        dict(model_state_dict=model_state, fusion_model_state_dict=fusion_state, epoch=3)
+    )
+    assert from_base == [] and all(torch.equal(converted[k], whole[k]) for k in whole) and set(converted) == set(whole)
     assert all(v.dtype == torch.float32 for v in split.values())
     with pytest.raises(ValueError, match="joint/TSM"):
         ActionCLIP.from_official_state_dict({**model_state, "visual.time_embedding": torch.zeros(4, 64)})

@@ -148,7 +148,7 @@ def test_ratio_is_against_the_tower_timed_alongside(monkeypatch):
 
 
 def test_reference_numbers_come_from_the_data_file():
-    reference = profiling.load_reference()
+    reference = profiling.reference_by_model()
     ez = next(e for e in reference["ezclip"] if e["metric"] == "gflops_per_view" and e.get("primary"))
     assert ez["value"] == 102 and ez["frames"] == 8 and ez["confidence"] == "fig" and ez["source_text"]
     row = dict(model="ezclip", arch="ViT-B-16", frames=8, vision_gmac=146.8, vision_gmac_without_attention_handles=95.9)

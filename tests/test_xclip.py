@@ -181,6 +181,11 @@ def test_official_key_mapping():
         "clip.token_embedding.weight": 6,
         "clip.logit_scale": 7,
     }
+    # what `ezclip-bench convert xclip` calls: the official file keeps the weights under 'model'
+    assert XCLIP.from_official_checkpoint(dict(model={"prompts_generator.alpha": 4}, epoch=3)) == (
+        {"prompts_generator.alpha": 4},
+        [],
+    )
 
 
 def test_the_harness_optimizer_uses_the_official_groups():

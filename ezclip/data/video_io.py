@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ezclip.files import atomic_path
+
 # libx264 options besides the quality: one thread, no slices, no lookahead threads
 X264_OPTIONS = {"preset": "veryfast", "threads": "1", "x264-params": "lookahead-threads=1:sliced-threads=0"}
 
@@ -46,10 +48,7 @@ def write_mp4(path, frames, fps=25, crf=0):
     frames = np.asarray(frames, dtype=np.uint8)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[1] % 2 or frames.shape[2] % 2:
         raise ValueError(f"frames must be T x H x W x 3 with even H and W, got {frames.shape}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.mp4")
-    with av.open(str(tmp), mode="w") as container:
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
@@ -57,5 +56,4 @@ def write_mp4(path, frames, fps=25, crf=0):
         for frame in frames:
             container.mux(stream.encode(yuv_frame(frame)))
         container.mux(stream.encode())
-    tmp.replace(path)
-    return path
+    return Path(path)

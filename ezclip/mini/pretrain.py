@@ -7,7 +7,6 @@ cached by a key that changes with the seed, the settings or this code.
 
 import hashlib
 import itertools
-import os
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer
+from ezclip.files import atomic_path
 from ezclip.mini import world
 from ezclip.numerics import describe
 from ezclip.records import file_sha256
@@ -126,10 +126,8 @@ def ensure_tiny_clip(cache_dir, seed=0, settings=SETTINGS, log=print):
         log(f"pretraining the tiny CLIP ({ARCH}, seed {seed}) on generated image-caption pairs ...")
         model, accuracy = pretrain(seed, settings, log=log)
         log(f"tiny CLIP ready: still-image zero-shot accuracy {accuracy:.3f} (chance {1 / len(concepts()):.3f})")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-        torch.save(model.state_dict(), tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            torch.save(model.state_dict(), tmp)
     return path, file_sha256(path)
 
 

@@ -224,6 +224,13 @@ class ActionCLIP(VideoCLIP):
         return self.test_logit_scale * torch.einsum("bd,pkd->pbk", v, t)
 
     # -- released checkpoints ----------------------------------------------------------------------
+    @classmethod
+    def from_official_checkpoint(cls, checkpoint):
+        """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint (the CLIP and
+        the fusion head are saved side by side)."""
+        state = checkpoint.get("model_state_dict", checkpoint)
+        return cls.from_official_state_dict(state, checkpoint.get("fusion_model_state_dict")), []
+
     @staticmethod
     def from_official_state_dict(state, fusion_state=None):
         """Map an official ActionCLIP checkpoint to this model's names.

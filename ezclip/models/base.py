@@ -120,6 +120,16 @@ class VideoCLIP(BaseModel):
         """Nothing to do: CLIP weights are loaded and new modules initialised on construction, and
         mmengine's Runner must not re-initialise them."""
 
+    # -- released checkpoints --------------------------------------------------------------------
+    @classmethod
+    def from_official_checkpoint(cls, checkpoint):
+        """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint. The shared
+        recognizer's official checkpoints are ViFi-CLIP's (``ezclip.models.convert``); a subclass
+        reads its own method's."""
+        from ezclip.models.convert import vificlip_from_official_state_dict
+
+        return vificlip_from_official_state_dict(checkpoint)
+
     # -- class set and text features ------------------------------------------------------------
     def set_classes(self, classes, descriptions=None):
         """The class set that ``predict`` scores and the loss trains on."""

@@ -166,6 +166,11 @@ class EZCLIP(VideoCLIP):
         return losses
 
     # -- released checkpoints ----------------------------------------------------------------------
+    @classmethod
+    def from_official_checkpoint(cls, checkpoint):
+        """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint."""
+        return cls.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint)), []
+
     @staticmethod
     def from_official_state_dict(state):
         """Map an official EZ-CLIP state dict (``model_state_dict`` of its checkpoints) to this model's names."""

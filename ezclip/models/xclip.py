@@ -265,6 +265,11 @@ class XCLIP(VideoCLIP):
         return list(groups.values())
 
     # -- released checkpoints ----------------------------------------------------------------------
+    @classmethod
+    def from_official_checkpoint(cls, checkpoint):
+        """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint."""
+        return cls.from_official_state_dict(checkpoint.get("model", checkpoint)), []
+
     @staticmethod
     def from_official_state_dict(state):
         """Map an official X-CLIP state dict (``state['model']`` of its checkpoints) to this model's names:

@@ -10,6 +10,7 @@ results wherever it runs:
 - ``golden/``: the mini benchmark's golden results and backbone (``ezclip-bench regression``).
 """
 
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -18,3 +19,16 @@ PROTOCOLS = ROOT / "protocols"
 SPLITS = ROOT / "splits"
 REFERENCE = ROOT / "reference"
 GOLDEN = ROOT / "golden"
+
+
+def load_reference(name: str, path: str | Path | None = None) -> tuple[list[dict], dict]:
+    """Published numbers: ``reference/<name>.json`` (``accuracy``, ``efficiency``) or ``path``, as
+    ``(entries, sources)``, each entry with its source's citation as ``source_text`` and its confidence.
+    The one reader of reference files; tables and profiles index the entries as they need."""
+    doc = json.loads(Path(path or REFERENCE / f"{name}.json").read_text())
+    sources = doc.get("sources", {})
+    entries = [
+        dict(e, source_text=sources.get(e.get("source"), {}).get("where", e.get("source")))
+        for e in doc.get("entries", [])
+    ]
+    return entries, sources
