@@ -7,6 +7,7 @@ description CSVs (its ``GPT_discription`` folder) under ``<descriptions>/``. The
 the same layout, generated, with a tiny CLIP pretrained for it; every run on it says so.
 """
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from ezclip import registry
 from ezclip.datasets import DATASETS, SSV2_REVERSAL_PAIRS
 from ezclip.errors import UnknownNameError
+from ezclip.recipes import mini_recipe, native_recipe
 
 ENV = dict(
     data_root="EZCLIP_DATA_ROOT", splits="EZCLIP_SPLITS", descriptions="EZCLIP_DESCRIPTIONS", cache="EZCLIP_CACHE"
@@ -43,13 +45,15 @@ class Benchmark:
     # CLIP's sha256 and the CPU numerics in force), so that two machines' results can be compared
     fingerprint: dict = field(default_factory=dict)
 
-    @property
-    def is_mini(self):
-        return self.name == "mini"
+    log_level = "INFO"  # mmengine's, for the runs on this benchmark
+    profiles_runs = False  # whether `run` profiles the models as they ran (cost figures need it)
 
     def title(self, text):
-        """Every table and console title on the mini benchmark says so."""
-        return f"{text} [mini benchmark: generated videos, tiny CLIP]" if self.is_mini else text
+        return text
+
+    def recipe(self, cfg, recipe_kind="native"):
+        """``(model changes, recipe)`` of a model config on this benchmark."""
+        return native_recipe(cfg, recipe_kind)
 
     def check_dataset(self, dataset):
         if dataset not in DATASETS:
@@ -73,17 +77,36 @@ class Benchmark:
         return path if path.is_file() else None
 
     def split_version(self, dataset):
-        """Which split definitions a list comes from: the manifest's version, or the generated world's."""
-        import json
-
-        if self.is_mini:
-            info = json.loads((self.splits_root.parent / "mini.json").read_text())
-            return f"mini v{info['version']} ({self.splits_root.parent.name})"
+        """Which split definitions a list comes from: the manifest's version."""
         manifest = registry.SPLITS / f"{dataset}.json"
         return f"splits/{dataset}.json v{json.loads(manifest.read_text())['version']}" if manifest.is_file() else None
 
     def hflip(self, dataset):
-        return DATASETS[dataset]["hflip"] and not self.is_mini  # mini classes name directions too
+        """Whether a horizontal flip keeps the label (not for SSv2: its labels name directions)."""
+        return DATASETS[dataset]["hflip"]
+
+
+@dataclass
+class MiniBenchmark(Benchmark):
+    """The embedded mini benchmark: the same layout, generated, with a tiny CLIP; every title says so,
+    every model runs the common mini recipe, and no class may be flipped (they name directions)."""
+
+    log_level = "WARNING"
+    profiles_runs = True
+
+    def title(self, text):
+        return f"{text} [mini benchmark: generated videos, tiny CLIP]"
+
+    def recipe(self, cfg, recipe_kind="native"):
+        return mini_recipe(cfg)
+
+    def split_version(self, dataset):
+        """The generated world's version and cache key."""
+        info = json.loads((self.splits_root.parent / "mini.json").read_text())
+        return f"mini v{info['version']} ({self.splits_root.parent.name})"
+
+    def hflip(self, dataset):
+        return False
 
 
 def resolve(
@@ -102,8 +125,6 @@ def resolve(
         return Benchmark(
             "full", Path(data_root), splits, Path(descriptions) if descriptions else None, reversal_pairs=pairs
         )
-    import json
-
     from ezclip.mini.generate import NUM_FRAMES, ensure_mini
     from ezclip.mini.pretrain import ARCH, SETTINGS, ensure_tiny_clip
     from ezclip.numerics import pin_cpu_numerics
@@ -124,7 +145,7 @@ def resolve(
     info = json.loads((root / "mini.json").read_text())
     pairs = {d: v["reversal_pairs"] for d, v in info["datasets"].items() if "reversal_pairs" in v}
     fingerprint = dict(world=info["content"], tiny_clip=sha256, numerics=numerics)
-    return Benchmark(
+    return MiniBenchmark(
         "mini",
         root / "videos",
         root / "splits",

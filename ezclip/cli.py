@@ -221,7 +221,7 @@ def cmd_run(args):
         force=args.force,
         precision=args.precision,
     )
-    if benchmark.is_mini:  # the models' cost as the mini runs them, for the accuracy-against-cost figures
+    if benchmark.profiles_runs:  # the models' cost as they ran, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
 
         profile_as_run(models, benchmark, Path(args.results) / "efficiency" / "mini.json")

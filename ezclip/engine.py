@@ -8,9 +8,9 @@ import torch
 from mmengine.runner import Runner
 
 from ezclip.data.pipelines import eval_pipeline, train_pipeline
+from ezclip.recipes import DEFAULT_OPTIMIZER
 
 PRECISIONS = ("fp32", "fp16", "bf16")
-DEFAULT_OPTIMIZER = dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2)
 
 
 def data_split(ann_file, class_file, data_root="", description_file=None, on_error="raise", subset=None):

@@ -15,27 +15,13 @@ from mmengine.runner import set_random_seed
 
 from ezclip import records, registry
 from ezclip.data.lists import read_class_csv
-from ezclip.engine import DEFAULT_OPTIMIZER, data_split, eval_dtype, make_runner, runner_config, world_size
+from ezclip.engine import data_split, eval_dtype, make_runner, runner_config, world_size
 from ezclip.errors import UnknownNameError
 from ezclip.models import count_parameters
+from ezclip.recipes import DEFAULT_OPTIMIZER, stage_recipe
 from ezclip.zoo import load_model_config
 
 PROTOCOL_DIR = registry.PROTOCOLS
-
-# The mini benchmark's common recipe; a model config's `mini = dict(...)` overrides parts of it.
-# A recipe's `model` entries override the model config, its `protocols` and `datasets` entries the
-# recipe in that protocol and when training on that dataset (see stage_recipe); an `optimizer` entry
-# changes only the keys it names. The SSv2 role trains longer: its sets are small (12-96 clips) and
-# time order is learnt only after a few hundred steps; a checkpoint (to resume from) every 10 epochs.
-MINI_RECIPE = dict(
-    epochs=4,
-    batch_size=16,
-    eval_batch_size=32,
-    optimizer=DEFAULT_OPTIMIZER,
-    warmup_epochs=0,
-    test_crops=1,
-    datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)),
-)
 
 
 def list_protocols():
@@ -68,35 +54,9 @@ def model_setup(name, benchmark, recipe_kind="native"):
         model["clip"] = dict(model["clip"], **benchmark.clip)
     if benchmark.num_frames is not None:
         model["num_frames"] = benchmark.num_frames
-    if benchmark.is_mini:
-        recipe = override(MINI_RECIPE, cfg.get("mini", {}))
-        model.update(recipe.pop("model", {}))
-    else:
-        recipe = dict(cfg.get("recipe", {}))
-        if recipe_kind == "common":  # same frames, views and normalisation for every model
-            model["num_frames"] = 8
-            model["data_preprocessor"] = dict(type="VideoTextPreprocessor", normalization="clip")
-            recipe["test_crops"] = 1
+    changes, recipe = benchmark.recipe(cfg, recipe_kind)
+    model.update(changes)
     return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe, ablation=cfg.get("ablation"))
-
-
-def override(recipe, changes):
-    """``recipe`` with ``changes``; an ``optimizer`` change keeps the optimizer keys it does not name."""
-    out = dict(recipe, **changes)
-    if "optimizer" in changes and "optimizer" in recipe:
-        out["optimizer"] = dict(recipe["optimizer"], **changes["optimizer"])
-    return out
-
-
-def stage_recipe(recipe, stage, protocol=None):
-    """The recipe for one stage: the model's, overridden by its entries for the protocol
-    (``protocols``), then for the dataset the stage trains on (``datasets``, the protocol's own first)."""
-    by_protocol = dict(recipe.get("protocols", {}).get(protocol, {}))
-    dataset = (stage.get("train") or {}).get("dataset")
-    out = {k: v for k, v in recipe.items() if k not in ("protocols", "datasets")}
-    out = override(out, {k: v for k, v in by_protocol.items() if k != "datasets"})
-    out = override(out, recipe.get("datasets", {}).get(dataset, {}))
-    return override(out, by_protocol.get("datasets", {}).get(dataset, {}))
 
 
 def select_stages(protocol, names=None):
@@ -200,7 +160,7 @@ def run_stage(
         eval_batch_size=recipe.get("eval_batch_size"),
         seed=seed,
         precision=precision,
-        log_level="WARNING" if benchmark.is_mini else "INFO",
+        log_level=benchmark.log_level,
     )
     base = dict(
         schema=records.SCHEMA,

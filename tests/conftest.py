@@ -38,12 +38,12 @@ def video_dataset(tmp_path):
 def mini(tmp_path_factory):
     """The mini benchmark's data (generated once per session), with an untrained tiny CLIP: the
     protocols' code paths, not their numbers, are under test here."""
-    from ezclip.benchmark import Benchmark
+    from ezclip.benchmark import MiniBenchmark
     from ezclip.mini.generate import NUM_FRAMES, ensure_mini
 
     root = ensure_mini(tmp_path_factory.mktemp("cache"), log=lambda *a: None)
     info = json.loads((root / "mini.json").read_text())
-    return Benchmark(
+    return MiniBenchmark(
         "mini",
         root / "videos",
         root / "splits",

@@ -46,13 +46,13 @@ def test_fewer_frames_than_sampled_repeat_frames(video_dataset):
 
 
 def test_skips_are_counted_in_the_records(mini, tmp_path):
-    from ezclip.benchmark import Benchmark
+    from ezclip.benchmark import MiniBenchmark
 
     videos = tmp_path / "videos"
     shutil.copytree(mini.video_root("hmdb51"), videos / "hmdb51")
     first = mini.list_file("hmdb51", "test_split1").read_text().split()[0]
     (videos / "hmdb51" / first).unlink()
-    bench = Benchmark("mini", videos, mini.splits_root, None, clip=mini.clip, num_frames=4, input_size=32)
+    bench = MiniBenchmark("mini", videos, mini.splits_root, None, clip=mini.clip, num_frames=4, input_size=32)
     protocol = load_protocol("zeroshot")
     protocol.stages[0]["evaluate"] = protocol.stages[0]["evaluate"][:1]
     with pytest.raises(InputError, match=rf"test_split1\.txt:1: video not found: .*{first}"):

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from ezclip import records
-from ezclip.benchmark import Benchmark
+from ezclip.benchmark import Benchmark, MiniBenchmark
 from ezclip.engine import data_split, make_runner, runner_config
 from ezclip.harness import load_protocol, run_protocol
 from ezclip.records import read_records
@@ -310,7 +310,8 @@ def test_figures_sit_next_to_the_tables_and_regenerate_identically(tmp_path):
 
 
 def test_stage_recipes_take_the_overrides_of_their_protocol_and_dataset():
-    from ezclip.harness import MINI_RECIPE, model_setup, stage_recipe
+    from ezclip.harness import model_setup
+    from ezclip.recipes import MINI_RECIPE, stage_recipe
 
     recipe = dict(MINI_RECIPE, datasets=dict(ssv2=dict(epochs=60)))
     assert stage_recipe(recipe, dict(train=dict(dataset="ssv2")))["epochs"] == 60
@@ -331,6 +332,6 @@ def test_stage_recipes_take_the_overrides_of_their_protocol_and_dataset():
         dict(train=dict(dataset="hmdb51")),
         "fewshot",
     )["optimizer"] == dict(adamw, lr=2e-6)
-    mini = Benchmark(name="mini", data_root=None, splits_root=None)
+    mini = MiniBenchmark(name="mini", data_root=None, splits_root=None)
     setup = model_setup("ezclip", mini)
     assert setup["model"]["drop_path"] == 0.0 and "model" not in setup["recipe"]  # the mini's model override

@@ -13,12 +13,12 @@ from pathlib import Path
 WORKER = textwrap.dedent("""
     import json, sys
     import ezclip
-    from ezclip.benchmark import Benchmark
+    from ezclip.benchmark import MiniBenchmark
     from ezclip.harness import load_protocol, run_protocol
     from pathlib import Path
 
     root, results, work = (Path(a) for a in sys.argv[1:4])
-    bench = Benchmark("mini", root / "videos", root / "splits", root / "descriptions",
+    bench = MiniBenchmark("mini", root / "videos", root / "splits", root / "descriptions",
                       clip=dict(arch="ezclip-mini", pretrained=None), num_frames=4, input_size=32)
     protocol = load_protocol("fewshot")
     run_protocol(protocol, ["ezk"], bench, results, work, stages=["hmdb51_k4"], log=lambda *a: None)
