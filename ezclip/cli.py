@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from ezclip.files import atomic_path
+from ezclip.files import atomic_path, write_text
 
 
 def cmd_ls(args):
@@ -259,7 +259,7 @@ def cmd_regression(args):
 
 def cmd_plan(args):
     from ezclip.benchmark import resolve
-    from ezclip.harness import load_protocol, plan_jobs, slurm_script
+    from ezclip.harness import job_command, load_protocol, plan_jobs, slurm_script
     from ezclip.zoo import list_models
 
     protocol = load_protocol(args.protocol, args.variant)
@@ -285,16 +285,10 @@ def cmd_plan(args):
         if v
     )
     if args.slurm and pending:
-        with open(args.slurm, "w") as f:
-            f.write(slurm_script(args.protocol, args.variant, pending, extra))
+        write_text(args.slurm, slurm_script(args.protocol, args.variant, pending, extra))
         print(f"wrote {args.slurm}: sbatch it to run {len(pending)} array tasks")
     if args.jobs:
-        with open(args.jobs, "w") as f:
-            f.writelines(
-                f"ezclip-bench run {args.protocol}{' --variant ' + args.variant if args.variant else ''} "
-                f"--models {j['model']} --stage {j['stage']}{extra}\n"
-                for j in pending
-            )
+        write_text(args.jobs, "".join(job_command(args.protocol, args.variant, j, extra) + "\n" for j in pending))
 
 
 def cmd_data(args):

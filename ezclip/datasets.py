@@ -1,6 +1,7 @@
 """Facts about the five datasets, in one leaf module that everything else reads: names (in the order
 manifests and commands list them), titles, EZ-CLIP's description file per dataset, whether a
-horizontal flip keeps the label, the order tables show them in, and SSv2's time-reversal class pairs."""
+horizontal flip keeps the label, the order tables show them in, SSv2's time-reversal class pairs,
+and the rule that splits classes into base and novel."""
 
 DATASETS = {
     "k400": dict(title="Kinetics-400", descriptions="Kinetic_400_gpt_Class_discription_new.csv", hflip=True),
@@ -28,3 +29,13 @@ SSV2_REVERSAL_PAIRS = (
 
 # Tables show the zero-shot targets first, then the sources, then SSv2
 TABLE_ORDER = ("hmdb51", "ucf101", "k600", "k400", "ssv2")
+
+
+def base_novel(names, counts):
+    """The originals' base-to-novel rule (and ``splits make``'s and the mini world's): base = the most
+    frequent half (the larger half when odd), ties broken by name. Classes sorted by (train count,
+    name) ascending; the first floor(C/2) are novel, the rest base, both listed in that ascending order
+    (as ViFi-CLIP's UCF, SSv2 and HMDB base/novel CSVs are). Returns ``(base, novel)`` indices."""
+    ranked = sorted(range(len(names)), key=lambda i: (counts[i], names[i]))
+    half = len(names) // 2
+    return ranked[half:], ranked[:half]

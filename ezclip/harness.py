@@ -342,13 +342,16 @@ def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
     return jobs
 
 
+def job_command(protocol_name, variant, job, extra_args=""):
+    """The ``ezclip-bench run`` call of one job (a model and a stage of a protocol)."""
+    variant_arg = f" --variant {variant}" if variant else ""
+    return f"ezclip-bench run {protocol_name}{variant_arg} --models {job['model']} --stage {job['stage']}{extra_args}"
+
+
 def slurm_script(protocol_name, variant, jobs, extra_args=""):
     """A Slurm array script running each pending job as one ``ezclip-bench run`` call."""
     variant_arg = f" --variant {variant}" if variant else ""
-    lines = [
-        f"ezclip-bench run {protocol_name}{variant_arg} --models {j['model']} --stage {j['stage']}{extra_args}"
-        for j in jobs
-    ]
+    lines = [job_command(protocol_name, variant, j, extra_args) for j in jobs]
     body = "\n".join(f"  {shlex.quote(line)}" for line in lines)
     return f"""#!/usr/bin/env bash
 #SBATCH --job-name=ezclip-{protocol_name}

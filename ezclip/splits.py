@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ezclip import datasets, registry
 from ezclip.data.lists import read_class_csv, read_video_list
+from ezclip.datasets import base_novel
 from ezclip.errors import EzclipError, InputError, UnknownNameError
 from ezclip.files import write_text
 from ezclip.records import file_sha256
@@ -374,17 +375,6 @@ def cmd_import(args):
 
 
 # ---------------------------------------------------------------- drawing new splits
-
-
-def base_novel(names, counts):
-    """The originals' rule: base = the most frequent half (the larger half when odd), ties broken by name.
-
-    Classes sorted by (train count, name) ascending; the first floor(C/2) are novel, the rest base, both listed
-    in that ascending order (as ViFi-CLIP's UCF, SSv2 and HMDB base/novel CSVs are).
-    """
-    ranked = sorted(range(len(names)), key=lambda i: (counts[i], names[i]))
-    half = len(names) // 2
-    return ranked[half:], ranked[:half]
 
 
 def sample_per_class(by_class, labels, k, seed, what, names, train_list):

@@ -26,7 +26,7 @@ import numpy as np
 
 from ezclip.data import video_io
 from ezclip.data.video_io import write_mp4
-from ezclip.datasets import DATASETS
+from ezclip.datasets import DATASETS, base_novel
 from ezclip.mini import world
 
 MINI_VERSION = 2  # 2: lossless, machine-independent video pixels
@@ -171,11 +171,9 @@ class MiniWorld:
         return {c: int(n) for c, n in zip(classes, self.rng.integers(low, high + 1, len(classes)))}
 
     def partition(self, classes, counts):
-        """The originals' rule (and ``splits make``'s): ranked by (count, name), the first half rounded
-        down is novel, the rest base, so base is the more frequent (and, for odd counts, larger) half."""
-        ranked = sorted(classes, key=lambda c: (counts[c], c))
-        half = len(classes) // 2
-        return sorted(ranked[half:]), sorted(ranked[:half])
+        """Base and novel classes (names, sorted) by the originals' rule (``datasets.base_novel``)."""
+        base, novel = base_novel(classes, [counts[c] for c in classes])
+        return sorted(classes[i] for i in base), sorted(classes[i] for i in novel)
 
     def base_to_novel_lists(self, train, test, base, novel, shots=16):
         lists = {}
