@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from ezclip import profiling
 from ezclip.cli import main
+from ezclip.errors import EzclipError
 from ezclip.zoo import build_model
 
 
@@ -132,7 +133,7 @@ def test_ratio_is_against_the_tower_timed_alongside(monkeypatch):
         b = inputs[0].shape[0]
         return [0.2 * b, 0.4 * b, 0.3 * b], [0.1 * b, 0.1 * b, 0.2 * b]  # model, tower; pair ratios 2, 4, 1.5
 
-    monkeypatch.setattr(profiling, "time_paired", fake_pair)
+    monkeypatch.setattr(profiling.timing, "time_paired", fake_pair)
     rows = profiling.profile(
         ["clip"], arch="ezclip-tiny", frames=4, flops=False, batch=2, iters=3, warmup=0, threads=1, reference={}
     )
@@ -165,7 +166,7 @@ def test_reference_numbers_come_from_the_data_file():
 def test_input_size_must_match_the_architecture():
     tower = profiling.ImageTower("ezclip-tiny")
     assert profiling.check_input_size(tower.visual, "ezclip-tiny", None) == 32
-    with pytest.raises(profiling.EzclipError, match="32px"):
+    with pytest.raises(EzclipError, match="32px"):
         profiling.check_input_size(tower.visual, "ezclip-tiny", 224)
 
 
