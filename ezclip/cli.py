@@ -339,6 +339,87 @@ def add_run_arguments(parser):
     parser.add_argument("--cache", help="cache for the mini benchmark and tiny CLIP (env EZCLIP_CACHE)")
 
 
+def cmd_splits_import(args):
+    from ezclip.errors import EzclipError
+    from ezclip.splits import default_out, import_splits, print_report
+
+    out = Path(args.out) if args.out else default_out()
+    rows, missing = import_splits(args.source, out, args.datasets)
+    print_report(rows, missing, out)
+    rejected = [r for r in rows if not r.ok]
+    if rejected:
+        raise EzclipError(f"{len(rejected)} file(s) rejected: {', '.join(str(r.file) for r in rejected)}")
+
+
+def cmd_splits_make(args):
+    from ezclip.splits import default_out, draw_splits
+
+    note = draw_splits(
+        args.dataset,
+        args.train_list,
+        args.classes,
+        args.out,
+        args.shots,
+        args.seeds,
+        args.base_shots,
+        args.test_list,
+        args.force,
+    )
+    folder = Path(args.out or default_out()) / args.dataset
+    print(f"{folder}: {len(note['train_counts'])} classes, {len(note['base'])} base, {len(note['novel'])} novel")
+    for name, info in note["lists"].items():
+        seed = f", seed {info['seed']}" if "seed" in info else ""
+        print(f"  {name}.txt: {info['lines']} videos ({info['class_set']}{seed})")
+
+
+OUT_HELP = "where to write (default: $EZCLIP_SPLITS, else $EZCLIP_CACHE/splits, else ~/.cache/ezclip/splits)"
+
+
+def add_splits_commands(subparsers):
+    """``ezclip-bench splits import|make``."""
+    from ezclip.splits import DATASETS
+
+    splits = subparsers.add_parser("splits", help="import official split files or draw new ones")
+    sub = splits.add_subparsers(dest="splits_command", required=True)
+
+    imp = sub.add_parser(
+        "import",
+        help="verify and import the official lists of a ViFi-CLIP / EZ-CLIP checkout",
+        description="Verify every official list found in SOURCE against the manifests "
+        "(sha256, lines, classes, labels) and write the accepted ones, re-labelled "
+        "into the harness's class sets.",
+    )
+    imp.add_argument("source", help="a checkout of ViFi-CLIP or EZ-CLIP, or a folder holding such checkouts")
+    imp.add_argument("--out", help=OUT_HELP)
+    imp.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASETS,
+        default=list(DATASETS),
+        metavar="D",
+        help=f"only these datasets ({', '.join(DATASETS)})",
+    )
+    imp.set_defaults(func=cmd_splits_import)
+
+    make = sub.add_parser(
+        "make",
+        help="draw seeded few-shot and base-to-novel lists from a full train list",
+        description="Base = the most frequent half of classes by train count (ties by name); "
+        "K videos per class drawn with a seeded RNG. fewshot_K uses the first seed, "
+        "base_train_s<i> the i-th.",
+    )
+    make.add_argument("--dataset", required=True, help="folder name under --out, e.g. hmdb51")
+    make.add_argument("--train-list", required=True, help="the full train list ('path label' lines)")
+    make.add_argument("--classes", required=True, help="the train list's class CSV ('id,name')")
+    make.add_argument("--test-list", help="also write base_test / novel_test from this list (same class CSV)")
+    make.add_argument("--shots", type=int, nargs="+", default=[2, 4, 8, 16], metavar="K")
+    make.add_argument("--base-shots", type=int, default=16, help="videos per base class in base_train_s* (16)")
+    make.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], metavar="S")
+    make.add_argument("--out", help=OUT_HELP)
+    make.add_argument("--force", action="store_true", help="overwrite existing lists")
+    make.set_defaults(func=cmd_splits_make)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="ezclip-bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -467,9 +548,7 @@ def build_parser():
     )
     regression.set_defaults(func=cmd_regression)
 
-    from ezclip import splits
-
-    splits.add_commands(sub)
+    add_splits_commands(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ import pytest
 from ezclip import splits
 from ezclip.cli import main
 from ezclip.data.lists import read_class_csv, read_video_list
+from ezclip.datasets import base_novel
 
 REFERENCE = Path(os.environ["EZCLIP_SHARED_REFERENCE"]).resolve()  # set by the root conftest.py
 needs_reference = pytest.mark.skipif(
@@ -372,7 +373,7 @@ def test_make_is_deterministic_per_seed(tmp_path):
 
 def test_hmdb_like_ties_put_the_alphabetically_last_half_in_base():
     names = ["brush hair", "cartwheel", "pour", "wave", "catch"]
-    base, novel = splits.base_novel(names, [70] * 5)
+    base, novel = base_novel(names, [70] * 5)
     assert [names[i] for i in base] == ["catch", "pour", "wave"]  # the larger half when odd
     assert [names[i] for i in novel] == ["brush hair", "cartwheel"]
 

@@ -1,0 +1,89 @@
+"""The split manifests (``ezclip/registry/splits/<dataset>.json``): class sets, the official files each
+list may come from, and the class names that official video file names carry."""
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+from ezclip import datasets, registry
+from ezclip.errors import InputError, UnknownNameError
+
+MANIFEST_DIR = registry.SPLITS
+DATASETS = tuple(datasets.DATASETS)
+REPOS = ("ViFi-CLIP", "EZ-CLIP")
+
+
+def default_out():
+    """Where the benchmark looks for imported splits (``ezclip.benchmark.default_splits``)."""
+    from ezclip.benchmark import default_splits
+
+    return default_splits()
+
+
+# ---------------------------------------------------------------- manifests
+
+
+def load_manifest(dataset, manifest_dir=None):
+    path = Path(manifest_dir or MANIFEST_DIR) / f"{dataset}.json"
+    if not path.is_file():
+        raise UnknownNameError("dataset", dataset, DATASETS)
+    manifest = json.loads(path.read_text())
+    if manifest.get("dataset") != dataset:
+        raise InputError(path, f"manifest is for dataset {manifest.get('dataset')!r}, not {dataset!r}")
+    return manifest
+
+
+CLASS_SETS = ("classes", "base", "novel", "novel_split1", "novel_split2", "novel_split3", "novel220", "novel232")
+
+
+def class_sets(manifest):
+    """Every class set of a manifest: name -> class names in label order."""
+    return {name: manifest[name] for name in CLASS_SETS if name in manifest}
+
+
+# ---------------------------------------------------------------- class names embedded in video file names
+
+# HMDB51: <title>_<class words>_<visible body>_<camera motion>_np<people>_<view>_<quality>_<n>.avi
+HMDB_SUFFIX = re.compile(r"_[a-z]_(?:cm|nm)_np\d+_(?:ba|fr|le|ri)_(?:bad|med|goo)_\d+(?:\.avi)?$")
+UCF_NAME = re.compile(r"^v_(?P<cls>[A-Za-z]+)_g\d+_c\d+")
+
+
+def class_in_path(rule, path, names):
+    """The class a video's file name names (one of ``names``), or None where the name says nothing."""
+    stem = os.path.basename(path)
+    if rule == "hmdb51":
+        match = HMDB_SUFFIX.search(stem)
+        if not match:
+            return None
+        title = stem[: match.start()]
+        # the longest class the title ends with: 'draw_sword' beats 'sword', 'kick_ball' is never 'kick'
+        hits = [n for n in names if title == n.replace(" ", "_") or title.endswith("_" + n.replace(" ", "_"))]
+        return max(hits, key=len) if hits else None
+    if rule == "ucf101":
+        match = UCF_NAME.match(stem)
+        if not match:
+            return None
+        # 'HandstandPushups' is spelled 'HandStandPushups' in the file names
+        by_lower = {n.lower(): n for n in names}
+        return by_lower.get(match["cls"].lower())
+    return None
+
+
+# ---------------------------------------------------------------- the layout protocols read
+
+
+def class_csv_text(names):
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "name"])
+    writer.writerows(enumerate(names))
+    return buf.getvalue()
+
+
+def list_text(entries):
+    return "".join(
+        f"{path} {label}\n" if frames is None else f"{path} {frames} {label}\n" for path, frames, label in entries
+    )
