@@ -6,18 +6,22 @@ these are the smallest fixes are written up in docs/architecture.md ("Dependency
 Must run before anything imports torchvision (open_clip and timm do).
 """
 
+from __future__ import annotations
+
 import importlib.util
 import os
 import sys
 import types
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-_TORCHVISION_OPS = None
+_TORCHVISION_OPS: torch.library.Library | None = None
 
 
-def _declare_torchvision_ops():
+def _declare_torchvision_ops() -> None:
     """PyPI's torchvision 0.28 is a CUDA build: its _C.so needs libtorch_cuda and does not load
     beside the CPU torch, and then ``import torchvision`` dies in register_fake('torchvision::nms').
     Declaring the op schemas lets torchvision import (transforms and models work; ops.nms raises)."""
@@ -40,7 +44,7 @@ def _declare_torchvision_ops():
     _TORCHVISION_OPS.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
 
 
-def _stub_missing_mmaction_drn():
+def _stub_missing_mmaction_drn() -> None:
     """mmaction2 1.2.0's wheel lacks models/localizers/drn/ (no __init__.py, so setuptools skipped
     it) while localizers/__init__.py imports it. DRN is a localizer this project never uses."""
     name = "mmaction.models.localizers.drn"
@@ -53,27 +57,27 @@ def _stub_missing_mmaction_drn():
     pkg.__path__ = []
 
     class DRN:  # deliberately not registered
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             raise ImportError("DRN is missing from the mmaction2 1.2.0 distribution on PyPI")
 
     mod.DRN, pkg.drn = DRN, mod
     sys.modules[name], sys.modules[name + ".drn"] = pkg, mod
 
 
-def _numpy2_aliases():
+def _numpy2_aliases() -> None:
     """mmaction2 1.2.0 still calls np.Inf, np.trapz and np.in1d, which numpy 2.x removed."""
     for old, new in (("Inf", "inf"), ("trapz", "trapezoid"), ("in1d", "isin")):
         if old not in np.__dict__ and hasattr(np, new):
             setattr(np, old, getattr(np, new))
 
 
-def _colorjitter_hue_numpy2():
+def _colorjitter_hue_numpy2() -> None:
     """mmaction2's ColorJitter.adjust_hue adds a negative Python int to a uint8 array, which numpy 2
     (NEP 50) rejects with OverflowError for every negative hue shift. Same arithmetic, in int16."""
     import cv2
     from mmaction.datasets.transforms.processing import ColorJitter
 
-    def adjust_hue(img, factor):
+    def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
         img = np.clip(img, 0, 255).astype(np.uint8)
         hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
         hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + int(factor * 255)) % 180).astype(np.uint8)
@@ -82,7 +86,7 @@ def _colorjitter_hue_numpy2():
     ColorJitter.adjust_hue = staticmethod(adjust_hue)
 
 
-def _load_own_checkpoints():
+def _load_own_checkpoints() -> None:
     """torch>=2.6 loads with weights_only=True, but mmengine 0.10.7 checkpoints carry message-hub
     state (HistoryBuffer, numpy scalars), so Runner(load_from=...)/resume fail to unpickle.
     Re-register mmengine's local-file loader without the restriction: it only ever reads
@@ -91,7 +95,7 @@ def _load_own_checkpoints():
 
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    def load_from_local(filename, map_location):
+    def load_from_local(filename: str, map_location: Any) -> Any:
         filename = osp.expanduser(filename)
         if not osp.isfile(filename):
             raise FileNotFoundError(f"checkpoint {filename} not found")
@@ -100,7 +104,7 @@ def _load_own_checkpoints():
     CheckpointLoader.register_scheme(prefixes="", loader=load_from_local, force=True)
 
 
-def _cpu_pytorch_launcher():
+def _cpu_pytorch_launcher() -> None:
     """mmengine 0.10.7's pytorch launcher calls torch.cuda.set_device unconditionally, so torchrun on
     CPU-only machines (gloo) fails before the process group exists. Without CUDA, initialise the
     process group directly; with CUDA, mmengine's own function runs unchanged."""
@@ -111,7 +115,7 @@ def _cpu_pytorch_launcher():
     if getattr(original, "_ezclip_cpu", False):
         return
 
-    def init_dist_pytorch(backend="nccl", init_backend="torch", **kwargs):
+    def init_dist_pytorch(backend: str = "nccl", init_backend: str = "torch", **kwargs: Any) -> None:
         if torch.cuda.is_available() or init_backend != "torch":
             return original(backend, init_backend=init_backend, **kwargs)
         torch_dist.init_process_group(backend="gloo", **kwargs)
@@ -120,7 +124,7 @@ def _cpu_pytorch_launcher():
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
 
-def _atomic_local_writes():
+def _atomic_local_writes() -> None:
     """mmengine writes checkpoints and the ``last_checkpoint`` pointer straight to their final names, so
     a kill mid-write leaves a truncated checkpoint or an empty pointer that resume then trusts. Local
     writes go through a temporary file and a rename instead (one mechanism for every mmengine write)."""
@@ -131,21 +135,21 @@ def _atomic_local_writes():
 
     from ezclip.files import atomic_path
 
-    def replace_atomically(filepath, data, mode, **kwargs):
+    def replace_atomically(filepath: str | Path, data: bytes | str, mode: str, **kwargs: Any) -> None:
         with atomic_path(filepath) as tmp, open(tmp, mode, **kwargs) as f:
             f.write(data)
 
-    def put(self, obj, filepath):
+    def put(self: LocalBackend, obj: bytes, filepath: str | Path) -> None:
         replace_atomically(filepath, obj, "wb")
 
-    def put_text(self, obj, filepath, encoding="utf-8"):
+    def put_text(self: LocalBackend, obj: str, filepath: str | Path, encoding: str = "utf-8") -> None:
         replace_atomically(filepath, obj, "w", encoding=encoding)
 
     put._ezclip_atomic = True
     LocalBackend.put, LocalBackend.put_text = put, put_text
 
 
-def apply():
+def apply() -> None:
     _declare_torchvision_ops()
     _numpy2_aliases()
     _stub_missing_mmaction_drn()

@@ -7,26 +7,34 @@ description CSVs (its ``GPT_discription`` folder) under ``<descriptions>/``. The
 the same layout, generated, with a tiny CLIP pretrained for it; every run on it says so.
 """
 
+from __future__ import annotations
+
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ezclip import registry
 from ezclip.datasets import DATASETS, SSV2_REVERSAL_PAIRS
 from ezclip.errors import UnknownNameError
 from ezclip.recipes import mini_recipe, native_recipe
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from mmengine.config import Config
+
 ENV = dict(
     data_root="EZCLIP_DATA_ROOT", splits="EZCLIP_SPLITS", descriptions="EZCLIP_DESCRIPTIONS", cache="EZCLIP_CACHE"
 )
 
 
-def default_cache():
+def default_cache() -> Path:
     return Path(os.environ.get(ENV["cache"]) or Path.home() / ".cache" / "ezclip")
 
 
-def default_splits():
+def default_splits() -> Path:
     """Where imported splits are read and written: $EZCLIP_SPLITS, else <cache>/splits."""
     return Path(os.environ.get(ENV["splits"]) or default_cache() / "splits")
 
@@ -48,40 +56,40 @@ class Benchmark:
     log_level = "INFO"  # mmengine's, for the runs on this benchmark
     profiles_runs = False  # whether `run` profiles the models as they ran (cost figures need it)
 
-    def title(self, text):
+    def title(self, text: str) -> str:
         return text
 
-    def recipe(self, cfg, recipe_kind="native"):
+    def recipe(self, cfg: Config, recipe_kind: str = "native") -> tuple[dict[str, Any], dict[str, Any]]:
         """``(model changes, recipe)`` of a model config on this benchmark."""
         return native_recipe(cfg, recipe_kind)
 
-    def check_dataset(self, dataset):
+    def check_dataset(self, dataset: str) -> None:
         if dataset not in DATASETS:
             raise UnknownNameError("dataset", dataset, DATASETS)
 
-    def video_root(self, dataset):
+    def video_root(self, dataset: str) -> Path:
         self.check_dataset(dataset)
         return self.data_root / dataset
 
-    def list_file(self, dataset, name):
+    def list_file(self, dataset: str, name: str) -> Path:
         self.check_dataset(dataset)
         return self.splits_root / dataset / f"{name}.txt"
 
-    def class_file(self, dataset, classes):
+    def class_file(self, dataset: str, classes: str) -> Path:
         return self.splits_root / dataset / f"{classes}.csv"
 
-    def description_file(self, dataset):
+    def description_file(self, dataset: str) -> Path | None:
         if self.descriptions is None:
             return None
         path = self.descriptions / DATASETS[dataset]["descriptions"]
         return path if path.is_file() else None
 
-    def split_version(self, dataset):
+    def split_version(self, dataset: str) -> str | None:
         """Which split definitions a list comes from: the manifest's version."""
         manifest = registry.SPLITS / f"{dataset}.json"
         return f"splits/{dataset}.json v{json.loads(manifest.read_text())['version']}" if manifest.is_file() else None
 
-    def hflip(self, dataset):
+    def hflip(self, dataset: str) -> bool:
         """Whether a horizontal flip keeps the label (not for SSv2: its labels name directions)."""
         return DATASETS[dataset]["hflip"]
 
@@ -94,24 +102,30 @@ class MiniBenchmark(Benchmark):
     log_level = "WARNING"
     profiles_runs = True
 
-    def title(self, text):
+    def title(self, text: str) -> str:
         return f"{text} [mini benchmark: generated videos, tiny CLIP]"
 
-    def recipe(self, cfg, recipe_kind="native"):
+    def recipe(self, cfg: Config, recipe_kind: str = "native") -> tuple[dict[str, Any], dict[str, Any]]:
         return mini_recipe(cfg)
 
-    def split_version(self, dataset):
+    def split_version(self, dataset: str) -> str | None:
         """The generated world's version and cache key."""
         info = json.loads((self.splits_root.parent / "mini.json").read_text())
         return f"mini v{info['version']} ({self.splits_root.parent.name})"
 
-    def hflip(self, dataset):
+    def hflip(self, dataset: str) -> bool:
         return False
 
 
 def resolve(
-    data_root=None, splits=None, descriptions=None, cache=None, tiny_clip_settings=None, tiny_clip=None, log=print
-):
+    data_root: str | Path | None = None,
+    splits: str | Path | None = None,
+    descriptions: str | Path | None = None,
+    cache: str | Path | None = None,
+    tiny_clip_settings: Mapping[str, Any] | None = None,
+    tiny_clip: str | Path | None = None,
+    log: Callable[..., Any] = print,
+) -> Benchmark:
     """The benchmark for these settings (arguments first, then environment variables); with no data
     root anywhere, the mini benchmark, generated (and its tiny CLIP pretrained) on first use, with the
     process's CPU numerics pinned (``ezclip.numerics``) so that its numbers are the same on every

@@ -1,8 +1,11 @@
 """``ezclip-bench``: the harness's command line."""
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tabulate import tabulate
@@ -10,7 +13,7 @@ from tabulate import tabulate
 from ezclip.files import atomic_path, write_text
 
 
-def cmd_ls(args):
+def cmd_ls(args: argparse.Namespace) -> int | None:
     from ezclip.zoo import list_models, load_model_config
 
     if args.what == "models":
@@ -31,7 +34,7 @@ def cmd_ls(args):
         print(tabulate(rows, headers=["model", "class", "arch", "frames", "ablation of", "config"]))
 
 
-def cmd_profile(args):
+def cmd_profile(args: argparse.Namespace) -> int | None:
     from ezclip import profiling
     from ezclip.models import count_parameters
     from ezclip.records import environment
@@ -70,7 +73,7 @@ def cmd_profile(args):
         reference=profiling.reference_by_model(args.reference),
     )
 
-    def num(value, fmt):
+    def num(value: float | None, fmt: str) -> str:
         if value is None:
             return ""
         return format(value, fmt) if abs(value) >= 1 or fmt.endswith("d") else format(value, ".3g")
@@ -176,7 +179,7 @@ def cmd_profile(args):
         print(f"wrote {path}")
 
 
-def cmd_convert(args):
+def cmd_convert(args: argparse.Namespace) -> int | None:
     import torch
     from mmaction.registry import MODELS
 
@@ -192,7 +195,7 @@ def cmd_convert(args):
     print(f"wrote {args.output}: {len(converted)} tensors; load it with load_from= or --checkpoint")
 
 
-def cmd_run(args):
+def cmd_run(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
     from ezclip.harness import load_protocol, run_protocol
     from ezclip.tables import write_tables
@@ -229,7 +232,7 @@ def cmd_run(args):
     print(f"tables: {len(written)} files under {args.results}/tables")
 
 
-def cmd_tables(args):
+def cmd_tables(args: argparse.Namespace) -> int | None:
     from ezclip.tables import write_tables
 
     written, built = write_tables(args.results, args.out)
@@ -240,7 +243,7 @@ def cmd_tables(args):
     print(f"wrote {len(written)} files under {args.out or args.results + '/tables'}")
 
 
-def cmd_regression(args):
+def cmd_regression(args: argparse.Namespace) -> int | None:
     from ezclip import regression
     from ezclip.benchmark import ENV
     from ezclip.zoo import list_models
@@ -257,7 +260,7 @@ def cmd_regression(args):
     return 0
 
 
-def cmd_plan(args):
+def cmd_plan(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
     from ezclip.harness import job_command, load_protocol, plan_jobs, slurm_script
     from ezclip.zoo import list_models
@@ -291,7 +294,7 @@ def cmd_plan(args):
         write_text(args.jobs, "".join(job_command(args.protocol, args.variant, j, extra) + "\n" for j in pending))
 
 
-def cmd_data(args):
+def cmd_data(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
     from ezclip.datacheck import check_data
 
@@ -316,7 +319,7 @@ def cmd_data(args):
     return 1 if any(r["found"] < r["listed"] or (r["decodable"] or r["found"]) < r["found"] for r in rows) else 0
 
 
-def cmd_predict(args):
+def cmd_predict(args: argparse.Namespace) -> int | None:
     from ezclip.predict import predict
 
     pretrained = None if args.pretrained == "none" else args.pretrained
@@ -329,7 +332,7 @@ def cmd_predict(args):
     )
 
 
-def add_run_arguments(parser):
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-root",
         help="real videos: <root>/<dataset>/... (env EZCLIP_DATA_ROOT); without one, the embedded mini benchmark runs",
@@ -339,7 +342,7 @@ def add_run_arguments(parser):
     parser.add_argument("--cache", help="cache for the mini benchmark and tiny CLIP (env EZCLIP_CACHE)")
 
 
-def cmd_splits_import(args):
+def cmd_splits_import(args: argparse.Namespace) -> int | None:
     from ezclip.errors import EzclipError
     from ezclip.splits import default_out, import_splits, print_report
 
@@ -351,7 +354,7 @@ def cmd_splits_import(args):
         raise EzclipError(f"{len(rejected)} file(s) rejected: {', '.join(str(r.file) for r in rejected)}")
 
 
-def cmd_splits_make(args):
+def cmd_splits_make(args: argparse.Namespace) -> int | None:
     from ezclip.splits import default_out, draw_splits
 
     note = draw_splits(
@@ -375,7 +378,7 @@ def cmd_splits_make(args):
 OUT_HELP = "where to write (default: $EZCLIP_SPLITS, else $EZCLIP_CACHE/splits, else ~/.cache/ezclip/splits)"
 
 
-def add_splits_commands(subparsers):
+def add_splits_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``ezclip-bench splits import|make``."""
     from ezclip.splits import DATASETS
 
@@ -420,7 +423,7 @@ def add_splits_commands(subparsers):
     make.set_defaults(func=cmd_splits_make)
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ezclip-bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -552,7 +555,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import ezclip  # noqa: F401  (stack fixes, registries)
     from ezclip.errors import EzclipError

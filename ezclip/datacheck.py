@@ -1,11 +1,18 @@
 """``ezclip-bench data check``: per dataset and list, videos listed, found and decodable."""
 
-from ezclip.benchmark import DATASETS
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ezclip.benchmark import DATASETS, Benchmark
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.data.probe import probe_video
 
 
-def check_data(benchmark, datasets=None, probe=True, show=5):
+def check_data(
+    benchmark: Benchmark, datasets: Iterable[str] | None = None, probe: bool = True, show: int = 5
+) -> list[dict[str, Any]]:
     """Rows ``dict(dataset, list, listed, found, decodable, missing=[...], undecodable=[...])`` for every
     list file the benchmark has; lists are read with their class CSV when one names them."""
     rows = []

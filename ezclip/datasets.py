@@ -3,6 +3,13 @@ manifests and commands list them), titles, EZ-CLIP's description file per datase
 horizontal flip keeps the label, the order tables show them in, SSv2's time-reversal class pairs,
 and the rule that splits classes into base and novel."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 DATASETS = {
     "k400": dict(title="Kinetics-400", descriptions="Kinetic_400_gpt_Class_discription_new.csv", hflip=True),
     "k600": dict(title="Kinetics-600", descriptions="kinetics_600_labels_exclusive_discription_new.csv", hflip=True),
@@ -31,7 +38,7 @@ SSV2_REVERSAL_PAIRS = (
 TABLE_ORDER = ("hmdb51", "ucf101", "k600", "k400", "ssv2")
 
 
-def base_novel(names, counts):
+def base_novel(names: Sequence[str], counts: Sequence[int]) -> tuple[list[int], list[int]]:
     """The originals' base-to-novel rule (and ``splits make``'s and the mini world's): base = the most
     frequent half (the larger half when odd), ties broken by name. Classes sorted by (train count,
     name) ascending; the first floor(C/2) are novel, the rest base, both listed in that ascending order

@@ -1,8 +1,13 @@
 """mmengine Runner configs for the harness's jobs: one place that turns a model and data lists into
 what the Runner needs, so training and evaluation always take the same path."""
 
+from __future__ import annotations
+
 import copy
 import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 from mmengine.runner import Runner
@@ -13,7 +18,14 @@ from ezclip.recipes import DEFAULT_OPTIMIZER
 PRECISIONS = ("fp32", "fp16", "bf16")
 
 
-def data_split(ann_file, class_file, data_root="", description_file=None, on_error="raise", subset=None):
+def data_split(
+    ann_file: str | Path,
+    class_file: str | Path,
+    data_root: str | Path = "",
+    description_file: str | Path | None = None,
+    on_error: str = "raise",
+    subset: int | None = None,
+) -> dict[str, Any]:
     """The dataset part of a loader: a list file and its class CSV (and descriptions)."""
     return dict(
         type="VideoListDataset",
@@ -26,7 +38,13 @@ def data_split(ann_file, class_file, data_root="", description_file=None, on_err
     )
 
 
-def loader(dataset, pipeline, batch_size, train, num_workers=0):
+def loader(
+    dataset: Mapping[str, Any],
+    pipeline: list[dict[str, Any]],
+    batch_size: int,
+    train: bool,
+    num_workers: int = 0,
+) -> dict[str, Any]:
     # evaluation: no shuffling and no padding, so every listed video is seen exactly once
     sampler = (
         dict(type="DefaultSampler", shuffle=True)
@@ -44,32 +62,32 @@ def loader(dataset, pipeline, batch_size, train, num_workers=0):
 
 
 def runner_config(
-    model,
-    work_dir,
-    train=None,
-    val=None,
-    test=None,
-    input_size=224,
-    test_crops=1,
-    flip=True,
-    batch_size=8,
-    eval_batch_size=None,
-    num_workers=0,
-    max_epochs=1,
-    max_iters=None,
-    optimizer=DEFAULT_OPTIMIZER,
-    paramwise_cfg=None,
-    optim_constructor=None,
-    warmup_epochs=0,
-    seed=0,
-    log_interval=10,
-    log_level="WARNING",
-    reversal_pairs=(),
-    checkpoint=False,
-    checkpoint_interval=1,
-    resume=False,
-    precision="fp32",
-):
+    model: dict[str, Any] | torch.nn.Module,
+    work_dir: str | Path,
+    train: Mapping[str, Any] | None = None,
+    val: Mapping[str, Any] | None = None,
+    test: Mapping[str, Any] | None = None,
+    input_size: int = 224,
+    test_crops: int = 1,
+    flip: bool = True,
+    batch_size: int = 8,
+    eval_batch_size: int | None = None,
+    num_workers: int = 0,
+    max_epochs: int = 1,
+    max_iters: int | None = None,
+    optimizer: Mapping[str, Any] = DEFAULT_OPTIMIZER,
+    paramwise_cfg: Mapping[str, Any] | None = None,
+    optim_constructor: str | None = None,
+    warmup_epochs: int = 0,
+    seed: int = 0,
+    log_interval: int = 10,
+    log_level: str = "WARNING",
+    reversal_pairs: Iterable[Sequence[int]] = (),
+    checkpoint: bool = False,
+    checkpoint_interval: int = 1,
+    resume: bool = False,
+    precision: str = "fp32",
+) -> dict[str, Any]:
     """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None.
 
     ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
@@ -143,18 +161,18 @@ def runner_config(
     return cfg
 
 
-def eval_dtype(precision):
+def eval_dtype(precision: str) -> str:
     """The dtype evaluation actually computes in: mmengine's loop autocast is fp16 on GPUs, bf16 on CPUs."""
     if precision == "fp32":
         return "float32"
     return "float16" if torch.cuda.is_available() else "bfloat16"
 
 
-def world_size():
+def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def init_distributed():
+def init_distributed() -> bool:
     """Under torchrun/Slurm (WORLD_SIZE > 1), join the process group once: NCCL on GPUs, gloo on CPUs.
     Evaluation then shards its list across processes and gathers every result; only training wraps
     the model in DDP (a frozen model has nothing to synchronise)."""
@@ -165,7 +183,7 @@ def init_distributed():
     return world_size() > 1
 
 
-def make_runner(cfg):
+def make_runner(cfg: dict[str, Any]) -> Runner:
     """A Runner for ``cfg``; ``cfg['model']`` may be a config dict or a built model (reused across the
     evaluations of one trained model)."""
     from mmengine.config import Config
@@ -180,7 +198,7 @@ def make_runner(cfg):
     return Runner(**kwargs)
 
 
-def _schedule(max_epochs, warmup_epochs):
+def _schedule(max_epochs: int, warmup_epochs: int) -> list[dict[str, Any]]:
     """Linear warm-up from (almost) 0, then cosine to 0, stepped per iteration (EZ-CLIP/ActionCLIP's shape)."""
     steps = []
     if warmup_epochs:

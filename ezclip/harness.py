@@ -4,10 +4,14 @@ Data flows one way: model config (zoo) and protocol config -> mmengine Runner ->
 (``records``) -> tables, which read nothing but records.
 """
 
+from __future__ import annotations
+
 import copy
 import shlex
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
@@ -21,14 +25,19 @@ from ezclip.models import count_parameters
 from ezclip.recipes import DEFAULT_OPTIMIZER, stage_recipe
 from ezclip.zoo import load_model_config
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ezclip.benchmark import Benchmark
+
 PROTOCOL_DIR = registry.PROTOCOLS
 
 
-def list_protocols():
+def list_protocols() -> dict[str, Path]:
     return {p.stem: p for p in sorted(PROTOCOL_DIR.glob("*.py")) if not p.name.startswith("_")}
 
 
-def load_protocol(name, variant=None):
+def load_protocol(name: str, variant: str | None = None) -> Config:
     protocols = list_protocols()
     if name not in protocols:
         raise UnknownNameError("protocol", name, protocols)
@@ -42,11 +51,11 @@ def load_protocol(name, variant=None):
     return cfg
 
 
-def protocol_id(protocol):
+def protocol_id(protocol: Config) -> str:
     return records.protocol_id(protocol.name, protocol.variant)
 
 
-def model_setup(name, benchmark, recipe_kind="native"):
+def model_setup(name: str, benchmark: Benchmark, recipe_kind: str = "native") -> dict[str, Any]:
     """The model dict and training recipe of ``name`` on ``benchmark``."""
     cfg = load_model_config(name)
     model = cfg.model.to_dict()
@@ -59,7 +68,7 @@ def model_setup(name, benchmark, recipe_kind="native"):
     return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe, ablation=cfg.get("ablation"))
 
 
-def select_stages(protocol, names=None):
+def select_stages(protocol: Config, names: Sequence[str] | None = None) -> list[Mapping[str, Any]]:
     if not names:
         return list(protocol.stages)
     known = {s["name"]: s for s in protocol.stages}
@@ -69,7 +78,14 @@ def select_stages(protocol, names=None):
     return [known[n] for n in names]
 
 
-def stage_done(results_dir, benchmark, protocol, model_name, stage, subset):
+def stage_done(
+    results_dir: str | Path,
+    benchmark: Benchmark,
+    protocol: Config,
+    model_name: str,
+    stage: Mapping[str, Any],
+    subset: int | None,
+) -> bool:
     paths = [
         record_path(Path(results_dir), benchmark, protocol, model_name, stage["name"], ev, subset)
         for ev in stage["evaluate"]
@@ -78,20 +94,20 @@ def stage_done(results_dir, benchmark, protocol, model_name, stage, subset):
 
 
 def run_protocol(
-    protocol,
-    model_names,
-    benchmark,
-    results_dir,
-    work_dir,
-    subset=None,
-    on_error="raise",
-    recipe_kind="native",
-    seed=0,
-    stages=None,
-    force=False,
-    precision="fp32",
-    log=print,
-):
+    protocol: Config,
+    model_names: Iterable[str],
+    benchmark: Benchmark,
+    results_dir: str | Path,
+    work_dir: str | Path,
+    subset: int | None = None,
+    on_error: str = "raise",
+    recipe_kind: str = "native",
+    seed: int = 0,
+    stages: Sequence[str] | None = None,
+    force: bool = False,
+    precision: str = "fp32",
+    log: Callable[..., Any] = print,
+) -> list[Path]:
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
 
     A stage whose records all exist (status ok) is skipped unless ``force``, so an interrupted sweep
@@ -119,7 +135,15 @@ def run_protocol(
     return written
 
 
-def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, subset):
+def record_path(
+    results_dir: Path,
+    benchmark: Benchmark,
+    protocol: Config,
+    model_name: str,
+    stage_name: str,
+    ev: Mapping[str, Any],
+    subset: int | None,
+) -> Path:
     return (
         results_dir
         / "records"
@@ -132,18 +156,18 @@ def record_path(results_dir, benchmark, protocol, model_name, stage_name, ev, su
 
 
 def run_stage(
-    protocol,
-    stage,
-    setup,
-    benchmark,
-    results_dir,
-    work_dir,
-    subset=None,
-    on_error="raise",
-    seed=0,
-    precision="fp32",
-    log=print,
-):
+    protocol: Config,
+    stage: Mapping[str, Any],
+    setup: Mapping[str, Any],
+    benchmark: Benchmark,
+    results_dir: Path,
+    work_dir: Path,
+    subset: int | None = None,
+    on_error: str = "raise",
+    seed: int = 0,
+    precision: str = "fp32",
+    log: Callable[..., Any] = print,
+) -> list[Path]:
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
     key = records.config_hash(
@@ -179,7 +203,7 @@ def run_stage(
         **({"benchmark_fingerprint": benchmark.fingerprint} if benchmark.fingerprint else {}),
     )
 
-    def split(dataset, list_name, classes):
+    def split(dataset: str, list_name: str, classes: str) -> dict[str, Any]:
         return data_split(
             benchmark.list_file(dataset, list_name),
             benchmark.class_file(dataset, classes),
@@ -301,12 +325,12 @@ def run_stage(
     return written
 
 
-def missing_files(benchmark, spec):
+def missing_files(benchmark: Benchmark, spec: Mapping[str, Any]) -> str:
     files = [benchmark.list_file(spec["dataset"], spec["list"]), benchmark.class_file(spec["dataset"], spec["classes"])]
     return ", ".join(str(f) for f in files if not f.is_file())
 
 
-def model_info(setup, model):
+def model_info(setup: Mapping[str, Any], model: nn.Module) -> dict[str, Any]:
     total, trainable = count_parameters(model)
     return dict(
         name=setup["name"],
@@ -326,7 +350,13 @@ def model_info(setup, model):
     )
 
 
-def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
+def plan_jobs(
+    protocol: Config,
+    model_names: Iterable[str],
+    benchmark: Benchmark,
+    results_dir: str | Path,
+    subset: int | None = None,
+) -> list[dict[str, Any]]:
     """The jobs of a protocol, one per (model, stage), each with whether all its records are done."""
     jobs = []
     for name in model_names:
@@ -342,13 +372,15 @@ def plan_jobs(protocol, model_names, benchmark, results_dir, subset=None):
     return jobs
 
 
-def job_command(protocol_name, variant, job, extra_args=""):
+def job_command(protocol_name: str, variant: str | None, job: Mapping[str, Any], extra_args: str = "") -> str:
     """The ``ezclip-bench run`` call of one job (a model and a stage of a protocol)."""
     variant_arg = f" --variant {variant}" if variant else ""
     return f"ezclip-bench run {protocol_name}{variant_arg} --models {job['model']} --stage {job['stage']}{extra_args}"
 
 
-def slurm_script(protocol_name, variant, jobs, extra_args=""):
+def slurm_script(
+    protocol_name: str, variant: str | None, jobs: Iterable[Mapping[str, Any]], extra_args: str = ""
+) -> str:
     """A Slurm array script running each pending job as one ``ezclip-bench run`` call."""
     variant_arg = f" --variant {variant}" if variant else ""
     lines = [job_command(protocol_name, variant, j, extra_args) for j in jobs]

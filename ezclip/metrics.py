@@ -1,8 +1,15 @@
 """Accuracy that also says how many videos it saw, and a time-order diagnostic."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from mmaction.evaluation import AccMetric
 from mmaction.registry import METRICS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 
 @METRICS.register_module()
@@ -12,14 +19,14 @@ class VideoAccMetric(AccMetric):
     indices that are time reversals of each other), ``pair_acc``: how often the true class scores
     above its reversed partner. An order-blind model scores 0.5 there."""
 
-    def __init__(self, reversal_pairs=(), **kwargs):
+    def __init__(self, reversal_pairs: Iterable[Sequence[int]] = (), **kwargs: Any) -> None:
         kwargs.setdefault("metric_list", ("top_k_accuracy", "mean_class_accuracy"))
         super().__init__(**kwargs)
         self.partner = {}
         for a, b in reversal_pairs:
             self.partner[a], self.partner[b] = b, a
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list[dict[str, Any]]) -> dict[str, float]:
         metrics = super().compute_metrics(results)
         metrics["count"] = len(results)
         if self.partner:

@@ -14,9 +14,12 @@ The settings must be in place before the process's first torch computation (each
 variable once); a variable the user set is left as it is, and what is in force is recorded.
 """
 
+from __future__ import annotations
+
 import os
 import platform
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -26,11 +29,11 @@ THREADS = 1
 SWITCH = "EZCLIP_NUMERICS"
 
 
-def pinned():
+def pinned() -> bool:
     return os.environ.get(SWITCH, "pinned") != "native"
 
 
-def pin_cpu_numerics(threads=THREADS):
+def pin_cpu_numerics(threads: int = THREADS) -> dict[str, Any]:
     """Pin the CPU numerics of this process (see the module docstring); returns ``describe()``."""
     if pinned():
         for name, value in PINNED_ENV.items():
@@ -39,7 +42,7 @@ def pin_cpu_numerics(threads=THREADS):
     return describe()
 
 
-def cpu_model():
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -49,7 +52,7 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def describe():
+def describe() -> dict[str, Any]:
     """What decides this process's CPU numbers: the settings in force and the CPU they run on."""
     # (the library variables are reported as set; a library that finds an ISA it cannot use falls back)
     return dict(

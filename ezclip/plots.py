@@ -7,7 +7,10 @@
 - ``base2novel_bars.png``: base, novel and HM per model, one panel per dataset.
 """
 
+from __future__ import annotations
+
 import statistics
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -17,11 +20,19 @@ import matplotlib.pyplot as plt
 from ezclip.records import record_protocol_id
 from ezclip.summary import group_order, harmonic_mean
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    from ezclip.summary import Cells
+
 # deterministic PNGs: no creation date or software version in the metadata
 PNG_METADATA = {"Software": None}
 
 
-def count(n):
+def count(n: float) -> str:
     return next(
         f"{n / scale:.3g}{unit}"
         for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K"), (1, ""))
@@ -29,18 +40,18 @@ def count(n):
     )
 
 
-def cost_rows(efficiency_docs):
+def cost_rows(efficiency_docs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
     """``{(model, arch, frames): row}`` over every efficiency profile."""
     return {(r["model"], r["arch"], r["frames"]): r for doc in efficiency_docs for r in doc["rows"]}
 
 
-def mean_top1(cells, protocol, model, groups):
+def mean_top1(cells: Cells, protocol: str, model: str, groups: Iterable[str]) -> float | None:
     """The mean over ``groups`` of the model's group means (None unless it has every group)."""
     means = [cells.values(protocol, model, g)[0] for g in groups]
     return statistics.fmean(statistics.fmean(v) for v in means) if all(means) else None
 
 
-def transfer_groups(cells, protocol):
+def transfer_groups(cells: Cells, protocol: str) -> list[str]:
     """The groups a protocol reports: for zero-shot those the model did not train on (not the source)."""
     groups = sorted({g for (p, _, g) in cells.cells if p == protocol}, key=group_order)
     trained = {
@@ -49,7 +60,9 @@ def transfer_groups(cells, protocol):
     return [g for g in groups if g.split("/")[0] not in trained] or groups
 
 
-def cost_figure(cells, protocol, title, costs):
+def cost_figure(
+    cells: Cells, protocol: str, title: str, costs: Mapping[tuple[str, str, int], Mapping[str, Any]]
+) -> tuple[Figure | None, list[str]]:
     groups = transfer_groups(cells, protocol)
     points, missing = [], []
     for model in cells.models(protocol):
@@ -92,7 +105,7 @@ def cost_figure(cells, protocol, title, costs):
     return fig, missing
 
 
-def base2novel_figure(cells, protocol, title):
+def base2novel_figure(cells: Cells, protocol: str, title: str) -> Figure | None:
     datasets = sorted({g.split("/")[0] for (p, _, g) in cells.cells if p == protocol}, key=group_order)
     models = cells.models(protocol)
     if not datasets or not models:
@@ -118,7 +131,9 @@ def base2novel_figure(cells, protocol, title):
     return fig
 
 
-def build_figures(cells, benchmark_title, efficiency_docs):
+def build_figures(
+    cells: Cells, benchmark_title: Callable[[str], str], efficiency_docs: Iterable[Mapping[str, Any]]
+) -> dict[str, Figure]:
     """``{file stem: figure}`` for one benchmark's records."""
     costs = cost_rows(efficiency_docs)
     figures = {}
@@ -134,6 +149,6 @@ def build_figures(cells, benchmark_title, efficiency_docs):
     return figures
 
 
-def save(figure, path):
+def save(figure: Figure, path: str | Path) -> None:
     figure.savefig(path, dpi=110, metadata=PNG_METADATA)
     plt.close(figure)

@@ -1,5 +1,10 @@
 """Rank a user's labels for a user's video with a registered model."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 
@@ -7,8 +12,11 @@ from ezclip.data.pipelines import eval_pipeline
 from ezclip.errors import InputError
 from ezclip.zoo import build_model
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def load_checkpoint(model, path):
+
+def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
     """Weights from an mmengine checkpoint or a converted official one (``ezclip-bench convert``).
     Keys a converted checkpoint leaves to the base CLIP (ViFi-CLIP's never-trained token table) stay
     as the model's config loaded them; any other missing or unexpected key is an error."""
@@ -23,7 +31,16 @@ def load_checkpoint(model, path):
         )
 
 
-def predict(video, labels, model_name, checkpoint=None, arch=None, pretrained="keep", input_size=None, crops=1):
+def predict(
+    video: str | Path,
+    labels: Sequence[str],
+    model_name: str,
+    checkpoint: str | Path | None = None,
+    arch: str | None = None,
+    pretrained: str | None = "keep",
+    input_size: int | None = None,
+    crops: int = 1,
+) -> list[tuple[str, float]]:
     """``[(label, probability), ...]`` best first."""
     from pathlib import Path
 

@@ -4,6 +4,14 @@ in part. A recipe's ``model`` entries override the model config, its ``protocols
 entries the recipe in that protocol and when training on that dataset (``stage_recipe``); an
 ``optimizer`` entry changes only the keys it names."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mmengine.config import Config
+
 DEFAULT_OPTIMIZER = dict(type="AdamW", lr=1e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.2)
 
 # The SSv2 role trains longer: its sets are small (12-96 clips) and
@@ -19,7 +27,7 @@ MINI_RECIPE = dict(
 )
 
 
-def override(recipe, changes):
+def override(recipe: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """``recipe`` with ``changes``; an ``optimizer`` change keeps the optimizer keys it does not name."""
     out = dict(recipe, **changes)
     if "optimizer" in changes and "optimizer" in recipe:
@@ -27,7 +35,7 @@ def override(recipe, changes):
     return out
 
 
-def stage_recipe(recipe, stage, protocol=None):
+def stage_recipe(recipe: Mapping[str, Any], stage: Mapping[str, Any], protocol: str | None = None) -> dict[str, Any]:
     """The recipe for one stage: the model's, overridden by its entries for the protocol
     (``protocols``), then for the dataset the stage trains on (``datasets``, the protocol's own first)."""
     by_protocol = dict(recipe.get("protocols", {}).get(protocol, {}))
@@ -38,7 +46,7 @@ def stage_recipe(recipe, stage, protocol=None):
     return override(out, by_protocol.get("datasets", {}).get(dataset, {}))
 
 
-def native_recipe(cfg, recipe_kind="native"):
+def native_recipe(cfg: Config, recipe_kind: str = "native") -> tuple[dict[str, Any], dict[str, Any]]:
     """``(model changes, recipe)`` on real data: the config's own recipe, or (``common``) the same
     frames, views and normalisation for every model."""
     recipe = dict(cfg.get("recipe", {}))
@@ -48,7 +56,7 @@ def native_recipe(cfg, recipe_kind="native"):
     return changes, dict(recipe, test_crops=1)
 
 
-def mini_recipe(cfg):
+def mini_recipe(cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(model changes, recipe)`` on the mini benchmark: ``MINI_RECIPE`` with the config's ``mini``."""
     recipe = override(MINI_RECIPE, cfg.get("mini", {}))
     return recipe.pop("model", {}), recipe

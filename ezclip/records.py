@@ -245,15 +245,15 @@ PACKAGES = (
 )
 
 
-def canonical(obj):
+def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def config_hash(obj):
+def config_hash(obj: Any) -> str:
     return hashlib.sha256(canonical(obj).encode()).hexdigest()[:16]
 
 
-def file_sha256(path, chunk=1 << 20):
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
@@ -261,7 +261,7 @@ def file_sha256(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def git_commit():
+def git_commit() -> str | None:
     """The harness's commit, with '+dirty' when the work tree has changes; None outside git."""
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=REPO_ROOT, capture_output=True, text=True, check=True)  # noqa: E731

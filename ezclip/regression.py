@@ -17,14 +17,18 @@ numerics in force, against the golden run's.
   ``TOLERANCE_VIDEOS`` videos' worth, and on every job's status and video count, exactly.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +38,9 @@ from ezclip.harness import load_protocol, run_protocol
 from ezclip.mini.pretrain import still_image_accuracy, weights_sha256
 from ezclip.numerics import PINNED_ENV
 from ezclip.records import environment, job_id, read_records, write_json
+
+if TYPE_CHECKING:
+    from ezclip.benchmark import Benchmark
 
 GOLDEN = registry.GOLDEN / "mini.json"
 GOLDEN_SCHEMA = 2
@@ -59,7 +66,9 @@ TOLERANCE_VIDEOS = 2  # this many videos' worth of the aggregate (two prediction
 PRETRAINING_FLOOR = 0.01  # the still-image accuracy's tolerance is at least one point
 
 
-def run_golden_jobs(benchmark, models, work, log=print):
+def run_golden_jobs(
+    benchmark: Benchmark, models: Sequence[str], work: Path, log: Callable[..., Any] = print
+) -> dict[str, dict[str, Any]]:
     for job in JOBS:
         run_protocol(
             load_protocol(job["protocol"]),
@@ -82,7 +91,7 @@ def run_golden_jobs(benchmark, models, work, log=print):
     }
 
 
-def groups(results):
+def groups(results: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     """The jobs behind each aggregate: per protocol, model and metric; and the order-probe gap's."""
     out = {}
     for key, job in sorted(results.items()):
@@ -96,7 +105,7 @@ def groups(results):
     return out
 
 
-def aggregates(results):
+def aggregates(results: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
     """Per protocol and model, the mean over its lists of each metric; and the order-probe gap (mean
     reversal-pair accuracy of the ``ORDER_AWARE`` models minus that of the others)."""
     out = {
@@ -112,12 +121,14 @@ def aggregates(results):
     return out
 
 
-def video_floor(jobs):
+def video_floor(jobs: Sequence[Mapping[str, Any]]) -> float:
     """``TOLERANCE_VIDEOS`` predictions' worth of a mean over ``jobs``, in its smallest list."""
     return TOLERANCE_VIDEOS / (len(jobs) * min(max(job.get("videos") or 1, 1) for job in jobs))
 
 
-def tolerances(golden_results, runs):
+def tolerances(
+    golden_results: Mapping[str, Mapping[str, Any]], runs: Iterable[Mapping[str, Any]]
+) -> dict[str, dict[str, float]]:
     """Per aggregate: ``TOLERANCE_STDS`` standard deviations over the golden run and the perturbed
     ``runs`` (their results), at least ``video_floor``, with the spread they come from."""
     golden = aggregates(golden_results)
@@ -138,7 +149,7 @@ def tolerances(golden_results, runs):
 
 
 # -- fingerprints ---------------------------------------------------------------------------------
-def fingerprint_lines(golden, fresh):
+def fingerprint_lines(golden: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
     """One line per component of the fingerprint, saying whether this run's matches the golden one."""
     lines, g, f = [], golden, fresh
     for label, a, b in (
@@ -160,11 +171,11 @@ def fingerprint_lines(golden, fresh):
     return lines
 
 
-def identical_setting(golden, fresh):
+def identical_setting(golden: Mapping[str, Any], fresh: Mapping[str, Any]) -> bool:
     return golden == fresh  # world, backbone, numerics and CPU model
 
 
-def explain_fingerprint(golden, fresh):
+def explain_fingerprint(golden: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
     """What a developer should know before reading the differences, or nothing."""
     hints = []
     if golden["world"]["frames"] != fresh["world"]["frames"]:
@@ -184,7 +195,7 @@ def explain_fingerprint(golden, fresh):
 
 
 # -- comparison -------------------------------------------------------------------------------------
-def compare_exact(golden, fresh):
+def compare_exact(golden: Mapping[str, Mapping[str, Any]], fresh: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Lines naming every job that is not reproduced exactly (empty when all are)."""
     problems = []
     for key in sorted(set(golden) | set(fresh)):
@@ -200,7 +211,11 @@ def compare_exact(golden, fresh):
     return problems
 
 
-def compare_statistical(golden, fresh, tolerance):
+def compare_statistical(
+    golden: Mapping[str, Mapping[str, Any]],
+    fresh: Mapping[str, Mapping[str, Any]],
+    tolerance: Mapping[str, Mapping[str, float]],
+) -> list[str]:
     """Lines naming every job whose status or video count changed, and every aggregate beyond its
     tolerance (``tolerances``)."""
     problems = []
@@ -228,7 +243,13 @@ def compare_statistical(golden, fresh, tolerance):
     return problems
 
 
-def check(golden, fresh, fingerprint, models=None, log=print):
+def check(
+    golden: Mapping[str, Any],
+    fresh: Mapping[str, Mapping[str, Any]],
+    fingerprint: Mapping[str, Any],
+    models: Container[str] | None = None,
+    log: Callable[..., Any] = print,
+) -> list[str]:
     """Compare a fresh run (job results and fingerprint) with the golden file's content; returns the
     problems (empty: reproduced). ``models`` restricts the golden jobs to those models."""
     expected = golden["results"]
@@ -262,7 +283,7 @@ def check(golden, fresh, fingerprint, models=None, log=print):
     return problems
 
 
-def read_golden(path=GOLDEN):
+def read_golden(path: str | Path = GOLDEN) -> dict[str, Any]:
     golden = json.loads(Path(path).read_text())
     if golden.get("schema") != GOLDEN_SCHEMA:
         raise SystemExit(
@@ -272,18 +293,20 @@ def read_golden(path=GOLDEN):
     return golden
 
 
-def golden_backbone(golden_path=GOLDEN):
+def golden_backbone(golden_path: str | Path = GOLDEN) -> Path:
     return Path(golden_path).with_name("tiny-clip.pt")
 
 
-def pretraining(cache, tiny_clip_settings=None, log=print):
+def pretraining(
+    cache: str | Path | None, tiny_clip_settings: Mapping[str, Any] | None = None, log: Callable[..., Any] = print
+) -> dict[str, Any]:
     """This machine's own tiny CLIP: its sha256 and still-image zero-shot accuracy."""
     benchmark = resolve(cache=cache, tiny_clip_settings=tiny_clip_settings, log=log)
     weights = benchmark.clip["pretrained"]
     return dict(weights_sha256=weights_sha256(weights), accuracy=still_image_accuracy(weights))
 
 
-def check_pretraining(golden, mine, log=print):
+def check_pretraining(golden: Mapping[str, Any], mine: Mapping[str, Any], log: Callable[..., Any] = print) -> list[str]:
     """The tiny CLIP pretrained here against the golden one: identical, or of the same quality (still-image
     accuracy within the spread of the perturbed pretrainings)."""
     ref = golden["pretraining"]
@@ -307,12 +330,20 @@ def check_pretraining(golden, mine, log=print):
     ]
 
 
-def fresh_run(benchmark, models, log=print):
+def fresh_run(
+    benchmark: Benchmark, models: Sequence[str], log: Callable[..., Any] = print
+) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         return run_golden_jobs(benchmark, models, Path(tmp), log=log)
 
 
-def regression(models, cache=None, golden_path=GOLDEN, tiny_clip_settings=None, log=print):
+def regression(
+    models: Sequence[str],
+    cache: str | Path | None = None,
+    golden_path: str | Path = GOLDEN,
+    tiny_clip_settings: Mapping[str, Any] | None = None,
+    log: Callable[..., Any] = print,
+) -> list[str]:
     """Check this machine's tiny CLIP pretraining, then run the golden jobs on the golden backbone and
     check them against the golden file; returns the problems (empty: reproduced).
 
@@ -326,7 +357,9 @@ def regression(models, cache=None, golden_path=GOLDEN, tiny_clip_settings=None, 
     return problems + check(golden, fresh, benchmark.fingerprint, models=models, log=log)
 
 
-def spread_run(models, cache, out, log=print):
+def spread_run(
+    models: Sequence[str], cache: str | Path | None, out: str | Path, log: Callable[..., Any] = print
+) -> None:
     """One run of the golden jobs, not compared, with this process's numerics: its pretraining, and the
     jobs on the golden backbone, written to ``out`` (``--update`` runs one per perturbation)."""
     mine = pretraining(cache, log=log)
@@ -336,7 +369,9 @@ def spread_run(models, cache, out, log=print):
     )
 
 
-def perturbed_run(name, models, cache, out, log=print):
+def perturbed_run(
+    name: str, models: Sequence[str], cache: str | Path | None, out: str | Path, log: Callable[..., Any] = print
+) -> dict[str, Any]:
     """``spread_run`` in a fresh process under perturbation ``name``."""
     env = {k: v for k, v in os.environ.items() if k not in PINNED_ENV}  # only the perturbation's own
     env.update(PERTURBATIONS[name])
@@ -346,7 +381,13 @@ def perturbed_run(name, models, cache, out, log=print):
     return dict(perturbation=name, **json.loads(Path(out).read_text()))
 
 
-def update(models, cache=None, golden_path=GOLDEN, perturbations=tuple(PERTURBATIONS), log=print):
+def update(
+    models: Sequence[str],
+    cache: str | Path | None = None,
+    golden_path: str | Path = GOLDEN,
+    perturbations: Sequence[str] = tuple(PERTURBATIONS),
+    log: Callable[..., Any] = print,
+) -> dict[str, dict[str, Any]]:
     """Rewrite the golden file (and its backbone) from this machine: its tiny CLIP, the golden jobs on
     it, and the spread runs under ``perturbations``."""
     mine = pretraining(cache, log=log)

@@ -1,14 +1,22 @@
 """The summary layer that tables and figures both read: records grouped into cells per (protocol,
 model, group), their means and spreads, and the settings that make two numbers comparable."""
 
+from __future__ import annotations
+
 import statistics
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from ezclip.datasets import TABLE_ORDER
 from ezclip.records import record_benchmark_id, record_protocol_id
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
-def group_order(group):
+    from ezclip.records import Record
+
+
+def group_order(group: str) -> tuple[int, str, int, str]:
     dataset, _, rest = group.partition("/")
     return (
         TABLE_ORDER.index(dataset) if dataset in TABLE_ORDER else len(TABLE_ORDER),
@@ -21,7 +29,7 @@ def group_order(group):
 SETTINGS = ("protocol_version", "crops", "input_size", "list_sha256")
 
 
-def record_settings(record):
+def record_settings(record: Record) -> dict[str, Any]:
     return dict(
         protocol_version=record["protocol"]["version"],
         crops=record["eval"].get("crops"),
@@ -30,21 +38,21 @@ def record_settings(record):
     )
 
 
-def pct(x):
+def pct(x: float) -> float:
     return 100.0 * x
 
 
-def mean_std(values):
+def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
     """Mean and sample std (n-1) of a list; std is None for a single value."""
     mean = statistics.fmean(values)
     return mean, (statistics.stdev(values) if len(values) > 1 else None)
 
 
-def harmonic_mean(base, novel):
+def harmonic_mean(base: float, novel: float) -> float:
     return 2 * base * novel / (base + novel) if base + novel else 0.0
 
 
-def records_by_benchmark(records):
+def records_by_benchmark(records: Iterable[Record]) -> dict[str, list[Record]]:
     """Tables never mix benchmarks: mini, full, and each --subset N apart."""
     by_bench = defaultdict(list)
     for r in records:
@@ -55,7 +63,7 @@ def records_by_benchmark(records):
 class Cells:
     """Records grouped by (protocol id, model, group); the protocol decides what a group is."""
 
-    def __init__(self, records):
+    def __init__(self, records: Sequence[Record]) -> None:
         self.ok = [r for r in records if r.get("status") == "ok"]
         self.other = [r for r in records if r.get("status") != "ok"]
         self.cells = defaultdict(list)
@@ -64,31 +72,31 @@ class Cells:
         for r in self.ok:
             self.cells[(record_protocol_id(r), r["model"]["name"], r["eval"]["group"])].append(r)
 
-    def chance(self, protocol, group):
+    def chance(self, protocol: str, group: str) -> float | None:
         sizes = [
             r["eval"]["num_classes"] for (p, _, g), v in self.cells.items() if p == protocol and g == group for r in v
         ]
         return statistics.fmean(100.0 / n for n in sizes) if sizes else None
 
-    def first_records(self, protocol, model, groups):
+    def first_records(self, protocol: str, model: str, groups: Iterable[str]) -> list[Record] | None:
         """The records of ``model`` in the first of ``groups`` it has any in (for its row label)."""
         return next((rs for g in groups for rs in [self.values(protocol, model, g)[1]] if rs), None)
 
-    def models(self, protocol):
+    def models(self, protocol: str) -> list[str]:
         return sorted({m for (p, m, _) in self.cells if p == protocol} - set(self.ablations))
 
-    def values(self, protocol, model, group, metric="top1"):
+    def values(self, protocol: str, model: str, group: str, metric: str = "top1") -> tuple[list[float], list[Record]]:
         rs = sorted(self.cells.get((protocol, model, group), []), key=lambda r: (r["stage"], r["eval"]["list"]))
         return [pct(r["metrics"][metric]) for r in rs if metric in r["metrics"]], rs
 
-    def column_settings(self, protocol, group):
+    def column_settings(self, protocol: str, group: str) -> tuple[set[int], list[str]]:
         """Records of a column measured differently from the rest: settings are compared with the
         column's majority, the list's hash with the majority for that list. Returns
         ``(ids of odd records, notes)``."""
         rs = [r for (p, _, g), v in self.cells.items() if p == protocol and g == group for r in v]
         odd, notes = set(), []
 
-        def majority(values):
+        def majority(values: list[Any]) -> Any:
             return max(set(values), key=lambda v: (values.count(v), v))
 
         column = {k: majority([record_settings(r)[k] for r in rs]) for k in SETTINGS if k != "list_sha256"}

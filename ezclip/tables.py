@@ -6,12 +6,15 @@ whose records were measured under different protocol settings marks the odd ones
 and says how they differ. Reported numbers carry a source letter, explained below the table.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import statistics
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
@@ -27,30 +30,40 @@ from ezclip.summary import (
     records_by_benchmark,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
-def fmt(mean, std=None, n=None, mark=""):
+    from ezclip.records import Record
+
+    # the published accuracies as ``reference_by_cell`` returns them: entries by (protocol, model, group),
+    # and their sources by name
+    ReferenceEntries = dict[tuple[str, str, str], dict[str, Any]]
+    Reference = tuple[ReferenceEntries, dict[str, dict[str, Any]]]
+
+
+def fmt(mean: float | None, std: float | None = None, n: int | None = None, mark: str = "") -> str:
     if mean is None:
         return "–"
     text = f"{mean:.1f}" + (f" ± {std:.1f}" if std is not None else "")
     return text + mark
 
 
-def reference_by_cell():
+def reference_by_cell() -> Reference:
     """The published accuracies by (protocol, model, group), and their sources."""
     entries, sources = registry.load_reference("accuracy")
     return {(e["protocol"], e["model"], e["group"]): e for e in entries}, sources
 
 
 class Footnotes:
-    def __init__(self, sources):
+    def __init__(self, sources: Mapping[str, Mapping[str, Any]]) -> None:
         self.sources, self.letters, self.notes = sources, {}, []
 
-    def source(self, name):
+    def source(self, name: str) -> str:
         if name not in self.letters:
             self.letters[name] = chr(ord("a") + len(self.letters))
         return self.letters[name]
 
-    def lines(self):
+    def lines(self) -> list[str]:
         out = [
             f"[{letter}] {self.sources[name]['where']} (confidence: {self.sources[name]['confidence']})"
             for name, letter in self.letters.items()
@@ -58,34 +71,36 @@ class Footnotes:
         return out + self.notes
 
 
-def model_label(rs):
+def model_label(rs: Sequence[Record]) -> str:
     r = rs[0]["model"]
     return f"{r['name']} ({r['arch']}, {r['frames']}f)"
 
 
 class Table:
-    def __init__(self, title, headers, rows, notes):
+    def __init__(self, title: str, headers: list[str], rows: list[list[Any]], notes: list[str]) -> None:
         self.title, self.headers, self.rows, self.notes = title, headers, rows, notes
 
-    def markdown(self):
+    def markdown(self) -> str:
         body = tabulate(self.rows, headers=self.headers, tablefmt="github", disable_numparse=True)
         notes = "".join(f"\n- {n}" for n in self.notes)
         return f"### {self.title}\n\n{body}\n{notes}\n"
 
-    def csv(self):
+    def csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(self.headers)
         writer.writerows(self.rows)
         return out.getvalue()
 
-    def latex(self):
+    def latex(self) -> str:
         body = tabulate(self.rows, headers=self.headers, tablefmt="latex_booktabs", disable_numparse=True)
         notes = "".join(f"% {n}\n" for n in self.notes)
         return f"% {self.title}\n{notes}{body}\n"
 
 
-def cell_text(cells, protocol, model, group, odd, metric="top1"):
+def cell_text(
+    cells: Cells, protocol: str, model: str, group: str, odd: set[int], metric: str = "top1"
+) -> tuple[str, float | None]:
     values, rs = cells.values(protocol, model, group, metric)
     if not values:
         return "–", None
@@ -94,7 +109,7 @@ def cell_text(cells, protocol, model, group, odd, metric="top1"):
     return fmt(mean, std, mark=mark), mean
 
 
-def settings_note(cells, protocol, groups):
+def settings_note(cells: Cells, protocol: str, groups: Iterable[str]) -> list[str]:
     notes = [n for g in groups for n in cells.column_settings(protocol, g)[1]]
     return notes + (
         [
@@ -106,7 +121,9 @@ def settings_note(cells, protocol, groups):
     )
 
 
-def reported_cells(reference, foot, protocol, model, group):
+def reported_cells(
+    reference: ReferenceEntries, foot: Footnotes, protocol: str, model: str, group: str
+) -> tuple[str, float | None]:
     entry = reference.get((protocol, model, group))
     if entry is None:
         return "–", None
@@ -116,7 +133,16 @@ def reported_cells(reference, foot, protocol, model, group):
     return fmt(entry["value"], std) + f" [{letter}]{mark}", entry["value"]
 
 
-def accuracy_table(cells, benchmark, protocol, title, groups, reference, with_reported=True, metric="top1"):
+def accuracy_table(
+    cells: Cells,
+    benchmark: str,
+    protocol: str,
+    title: str,
+    groups: Sequence[str],
+    reference: Reference,
+    with_reported: bool = True,
+    metric: str = "top1",
+) -> Table:
     foot = Footnotes(reference[1])
     headers = ["model"]
     for g in groups:
@@ -148,13 +174,21 @@ def accuracy_table(cells, benchmark, protocol, title, groups, reference, with_re
     return Table(benchmark_title(benchmark, title), headers, rows, notes)
 
 
-def benchmark_title(benchmark, title):
+def benchmark_title(benchmark: str, title: str) -> str:
     if benchmark.startswith("mini"):
         return f"{title} [mini benchmark: generated videos, tiny CLIP; not comparable with published numbers]"
     return f"{title} [{benchmark}]"
 
 
-def base2novel_table(cells, benchmark, protocol, title, groups, reference, with_reported=True):
+def base2novel_table(
+    cells: Cells,
+    benchmark: str,
+    protocol: str,
+    title: str,
+    groups: Sequence[str],
+    reference: Reference,
+    with_reported: bool = True,
+) -> Table:
     datasets = sorted({g.split("/")[0] for g in groups}, key=group_order)
     foot = Footnotes(reference[1])
     headers, rows = ["model"], []
@@ -187,7 +221,7 @@ def base2novel_table(cells, benchmark, protocol, title, groups, reference, with_
 TABLE_KINDS = {"accuracy": accuracy_table, "base_novel": base2novel_table}
 
 
-def order_table(cells, benchmark):
+def order_table(cells: Cells, benchmark: str) -> Table | None:
     """Time-order diagnostic: accuracy between classes that are time reversals of each other."""
     rows, groups = [], set()
     found = defaultdict(dict)
@@ -214,7 +248,7 @@ def order_table(cells, benchmark):
     )
 
 
-def ablation_table(cells, benchmark, base):
+def ablation_table(cells: Cells, benchmark: str, base: str) -> Table | None:
     """``base`` (the full model) and its ablations, on every protocol group where the full model and at
     least one ablation have records: top-1, and reversal-pair accuracy where the group has pairs."""
     changes = {name: a["change"] for name, a in cells.ablations.items() if a["of"] == base}
@@ -230,7 +264,7 @@ def ablation_table(cells, benchmark, base):
     if not columns:
         return None
 
-    def cell(model, column):
+    def cell(model: str, column: tuple[str, str, str]) -> str:
         values = cells.values(column[0], model, column[1], column[2])[0]
         if not values:
             return "–"
@@ -249,7 +283,7 @@ def ablation_table(cells, benchmark, base):
     return Table(benchmark_title(benchmark, f"Ablations of {base}"), headers, rows, notes)
 
 
-def build_tables(records):
+def build_tables(records: Iterable[Record]) -> dict[str, dict[str, Table]]:
     """{benchmark: {name: Table}} from records."""
     reference = reference_by_cell()
     out = {}
@@ -293,11 +327,11 @@ def build_tables(records):
     return out
 
 
-def efficiency_table(doc, name):
+def efficiency_table(doc: Mapping[str, Any], name: str) -> Table:
     """Parameters, FLOPs and throughput from an ``ezclip-bench profile --json`` file."""
     rows = []
 
-    def num(row, key, scale=1.0):
+    def num(row: Mapping[str, Any], key: str, scale: float = 1.0) -> str:
         return f"{row[key] * scale:.4g}" if key in row else "–"
 
     for row in doc["rows"]:
@@ -350,7 +384,9 @@ def efficiency_table(doc, name):
     return Table(f"Efficiency ({name})", headers, rows, notes)
 
 
-def write_tables(results_dir, out_dir=None):
+def write_tables(
+    results_dir: str | Path, out_dir: str | Path | None = None
+) -> tuple[list[Path], dict[str, dict[str, Table]]]:
     """Regenerate every table (and figure, see ``plots``) under ``<results>/tables/<benchmark>/`` from
     ``<results>/records`` and ``<results>/efficiency``. Files of a benchmark whose records are gone
     are removed, so no stale number survives."""
@@ -369,7 +405,7 @@ def write_tables(results_dir, out_dir=None):
     for old in sorted(out_dir.glob("*/*")) if out_dir.exists() else []:
         old.unlink()
 
-    def atomic(path, write):
+    def atomic(path: Path, write: Callable[[Path], object]) -> None:
         with atomic_path(path) as tmp:
             write(tmp)
         written.append(path)

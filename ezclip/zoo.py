@@ -10,19 +10,25 @@ comes from). Ablations live in an ``ablations/`` subfolder: configs that inherit
 when named, and the ablation table compares them with the model they ablate.
 """
 
+from __future__ import annotations
+
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mmengine.config import Config
 
 from ezclip import registry
 from ezclip.errors import UnknownNameError
 
+if TYPE_CHECKING:
+    from torch import nn
+
 BUILTIN_MODEL_DIR = registry.MODELS
 MODEL_PATH_ENV = "EZCLIP_MODEL_PATH"
 
 
-def model_dirs():
+def model_dirs() -> list[Path]:
     extra = [Path(p) for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
     return extra + [BUILTIN_MODEL_DIR]
 
@@ -30,7 +36,7 @@ def model_dirs():
 ABLATION_DIR = "ablations"
 
 
-def list_models(ablations=False):
+def list_models(ablations: bool = False) -> dict[str, Path]:
     """``{name: config path}`` of the models (and, if asked, the ablations); a user's folder shadows
     a built-in config of the same name."""
     found = {}
@@ -42,7 +48,9 @@ def list_models(ablations=False):
     return dict(sorted(found.items()))
 
 
-def load_model_config(name, arch=None, frames=None, pretrained="keep"):
+def load_model_config(
+    name: str, arch: str | None = None, frames: int | None = None, pretrained: str | None = "keep"
+) -> Config:
     """The config of model ``name`` with the architecture, frame count and weights overridden.
 
     ``pretrained='keep'`` leaves the config's weights; ``None`` builds with random init (counts)."""
@@ -61,7 +69,7 @@ def load_model_config(name, arch=None, frames=None, pretrained="keep"):
     return cfg
 
 
-def build_model(name, **overrides):
+def build_model(name: str, **overrides: Any) -> nn.Module:
     from mmaction.registry import MODELS
 
     return MODELS.build(load_model_config(name, **overrides).model)

@@ -6,14 +6,20 @@ Tiny widths are multiples of 64 so that OpenAI-style code (heads = width // 64) 
 towers, which the parity fixtures rely on.
 """
 
+from __future__ import annotations
+
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import open_clip
 import torch
 
 from ezclip.errors import UnknownNameError, WeightsError
 from ezclip.records import file_sha256
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MODEL_CONFIG_DIR = Path(__file__).parent / "model_configs"
 open_clip.add_model_config(MODEL_CONFIG_DIR)
@@ -27,11 +33,11 @@ NORMALIZATION = {
 _WEIGHT_FILE_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 
 
-def _is_file_spec(pretrained):
+def _is_file_spec(pretrained: str) -> bool:
     return os.sep in pretrained or pretrained.endswith(_WEIGHT_FILE_SUFFIXES)
 
 
-def read_clip_state_dict(path):
+def read_clip_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A CLIP state dict from an OpenAI TorchScript ``.pt`` or an open_clip / plain state-dict file."""
     path = str(path)
     try:
@@ -47,7 +53,9 @@ def read_clip_state_dict(path):
     return state
 
 
-def build_clip(arch, pretrained=None, sha256=None, quick_gelu=True):
+def build_clip(
+    arch: str, pretrained: str | Path | None = None, sha256: str | None = None, quick_gelu: bool = True
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Build an open_clip CLIP tower pair and report where its weights came from.
 
     ``pretrained`` is ``None`` (random init), an open_clip pretrained tag such as ``'openai'``
@@ -109,5 +117,5 @@ def build_clip(arch, pretrained=None, sha256=None, quick_gelu=True):
     return model, dict(source=f"open_clip:{arch}/{pretrained}", sha256=None)
 
 
-def get_tokenizer(arch):
+def get_tokenizer(arch: str) -> Callable[..., torch.Tensor]:
     return open_clip.get_tokenizer(arch)

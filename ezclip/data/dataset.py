@@ -1,7 +1,10 @@
 """One dataset class for every list format, with checked labels and counted skips."""
 
+from __future__ import annotations
+
 import os.path as osp
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
@@ -9,6 +12,9 @@ from mmaction.registry import DATASETS
 from ezclip.data.lists import read_class_csv, read_descriptions, read_video_list
 from ezclip.data.probe import probe_video
 from ezclip.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 ON_ERROR = ("raise", "skip")
 
@@ -29,16 +35,16 @@ class VideoListDataset(BaseActionDataset):
 
     def __init__(
         self,
-        ann_file,
-        class_file,
-        pipeline,
-        data_prefix=dict(video=""),
-        description_file=None,
-        on_error="raise",
-        backends=("decord", "pyav"),
-        subset=None,
-        **kwargs,
-    ):
+        ann_file: str,
+        class_file: str | Path,
+        pipeline: list[dict[str, Any] | Callable[..., Any]],
+        data_prefix: dict[str, str] = dict(video=""),
+        description_file: str | Path | None = None,
+        on_error: str = "raise",
+        backends: Sequence[str] = ("decord", "pyav"),
+        subset: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         self.class_file, self.on_error, self.backends = class_file, on_error, tuple(backends)
@@ -57,7 +63,7 @@ class VideoListDataset(BaseActionDataset):
             ann_file, pipeline=pipeline, data_prefix=data_prefix, num_classes=len(classes), metainfo=metainfo, **kwargs
         )
 
-    def load_data_list(self):
+    def load_data_list(self) -> list[dict[str, Any]]:
         root = self.data_prefix.get("video") or ""
         data_list, per_class = [], {}
         for entry in read_video_list(self.ann_file, len(self.metainfo["classes"])):

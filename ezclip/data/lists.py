@@ -6,12 +6,18 @@
 - class descriptions: CSV ``SNo,Class Name,GPT3 discription`` (EZ-CLIP's GPT_discription files).
 """
 
+from __future__ import annotations
+
 import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ezclip.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,7 @@ class VideoEntry:
     num_frames: int | None = None
 
 
-def _read_text(path):
+def _read_text(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -32,7 +38,7 @@ def _read_text(path):
         raise InputError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _csv_rows(path):
+def _csv_rows(path: str | Path) -> list[tuple[int, list[str]]]:
     """(line number where the row ends, row) pairs; quoted fields may span lines."""
     reader = csv.reader(io.StringIO(_read_text(path), newline=""))
     try:
@@ -41,7 +47,7 @@ def _csv_rows(path):
         raise InputError(path, f"malformed CSV: {exc}", reader.line_num) from None
 
 
-def read_class_csv(path):
+def read_class_csv(path: str | Path) -> list[str]:
     """Class names of an ``id,name`` CSV, in id order."""
     rows = _csv_rows(path)
     if not rows or [c.strip().lower() for c in rows[0][1]] != ["id", "name"]:
@@ -66,7 +72,7 @@ def read_class_csv(path):
     return names
 
 
-def read_video_list(path, num_classes):
+def read_video_list(path: str | Path, num_classes: int) -> list[VideoEntry]:
     """Entries of a video list in either format; every label must index the class list."""
     entries = []
     for line, text in enumerate(_read_text(path).splitlines(), start=1):
@@ -85,7 +91,7 @@ def read_video_list(path, num_classes):
     return entries
 
 
-def read_descriptions(path, class_names):
+def read_descriptions(path: str | Path, class_names: Sequence[str]) -> list[str]:
     """One description per class from an EZ-CLIP description CSV, in class-list order."""
     rows = _csv_rows(path)
     header = [c.strip().lower() for c in rows[0][1]] if rows else []

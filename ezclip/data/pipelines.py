@@ -5,14 +5,27 @@ Frames are sampled TSN-style, one per segment (``clip_len=1, num_clips=T``), and
 Sizes scale with ``input_size`` so the tiny CLIP (32 px) uses the same steps as ViT-B/16 (224 px).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 MULTI_SCALES = (1, 0.875, 0.75, 0.66)
 
 
-def resize_for(input_size):
+def resize_for(input_size: int) -> int:
     return round(input_size * 256 / 224)  # 256 for 224, the field's short-side resize
 
 
-def train_pipeline(num_frames, input_size=224, backends=("decord", "pyav"), flip=True, color_jitter=True):
+def train_pipeline(
+    num_frames: int,
+    input_size: int = 224,
+    backends: Sequence[str] = ("decord", "pyav"),
+    flip: bool = True,
+    color_jitter: bool = True,
+) -> list[dict[str, Any]]:
     """Segment sampling with a random offset, multi-scale crop, flip and colour jitter per clip.
 
     ``flip=False`` for datasets whose labels name a direction (SSv2: "from left to right")."""
@@ -32,7 +45,9 @@ def train_pipeline(num_frames, input_size=224, backends=("decord", "pyav"), flip
     return steps + [dict(type="FormatShape", input_format="NCHW"), dict(type="PackActionInputs")]
 
 
-def eval_pipeline(num_frames, input_size=224, crops=1, backends=("decord", "pyav")):
+def eval_pipeline(
+    num_frames: int, input_size: int = 224, crops: int = 1, backends: Sequence[str] = ("decord", "pyav")
+) -> list[dict[str, Any]]:
     """Centre frame of each segment; short side to 256/224 of the input and a centre crop, or
     (``crops=3``) short side to the input and three crops, the multi-view test of X-CLIP/ViFi-CLIP.
     The recognizer averages the softmax scores of the views."""

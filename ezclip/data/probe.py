@@ -1,7 +1,14 @@
 """Open a video once to learn whether it can be read, without decoding all of it."""
 
+from __future__ import annotations
 
-def probe_video(filename, backends=("decord", "pyav")):
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+def probe_video(filename: str, backends: Iterable[str] = ("decord", "pyav")) -> str | None:
     """``None`` if a backend opens the video and finds frames, else the reasons it could not."""
     reasons = []
     for backend in backends:
@@ -16,7 +23,7 @@ def probe_video(filename, backends=("decord", "pyav")):
     return "cannot decode video (" + "; ".join(reasons) + ")"
 
 
-def _count_frames(filename, backend):
+def _count_frames(filename: str, backend: str) -> int:
     if backend == "decord":
         import decord
 

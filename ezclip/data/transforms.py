@@ -1,10 +1,17 @@
 """Video decoding with decord and PyAV as a fallback, failing with the name of the file."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from mmaction.datasets.transforms import DecordDecode, DecordInit, PyAVDecode, PyAVInit
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
 from ezclip.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _BACKENDS = {"decord": (DecordInit, DecordDecode), "pyav": (PyAVInit, PyAVDecode)}
 
@@ -18,14 +25,14 @@ class VideoInit(BaseTransform):
     open raises an ``InputError`` naming the file and every backend's reason.
     """
 
-    def __init__(self, backends=("decord", "pyav")):
+    def __init__(self, backends: Sequence[str] = ("decord", "pyav")) -> None:
         unknown = set(backends) - set(_BACKENDS)
         if not backends or unknown:
             raise ValueError(f"unknown video backend(s) {sorted(unknown)}; choose from {sorted(_BACKENDS)}")
         self.backends = tuple(backends)
         self._init = {name: _BACKENDS[name][0]() for name in self.backends}
 
-    def transform(self, results):
+    def transform(self, results: dict[str, Any]) -> dict[str, Any]:
         reasons = []
         for name in self.backends:
             try:
@@ -46,11 +53,11 @@ class VideoDecode(BaseTransform):
     """Decode the sampled frames with the backend ``VideoInit`` chose, falling back to the next
     configured backend if it fails (decord 0.6.0, for one, fails on some frame sizes that PyAV reads)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._init = {name: init() for name, (init, _) in _BACKENDS.items()}
         self._decode = {name: decode() for name, (_, decode) in _BACKENDS.items()}
 
-    def transform(self, results):
+    def transform(self, results: dict[str, Any]) -> dict[str, Any]:
         chosen = results["video_backend"]
         reasons = []
         for name in results["video_backends"][results["video_backends"].index(chosen) :]:
@@ -65,6 +72,6 @@ class VideoDecode(BaseTransform):
         raise InputError(results["filename"], "cannot decode the sampled frames (" + "; ".join(reasons) + ")")
 
 
-def _first_line(exc):
+def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else ""

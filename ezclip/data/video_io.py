@@ -7,6 +7,8 @@ given, whatever motion search, rate control or SIMD kernels the encoder chose on
 single-threaded, so the bytes are the same from one process to the next as well.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 
 import av
@@ -18,13 +20,13 @@ from ezclip.files import atomic_path
 X264_OPTIONS = {"preset": "veryfast", "threads": "1", "x264-params": "lookahead-threads=1:sliced-threads=0"}
 
 
-def rgb_to_yuv420p(rgb):
+def rgb_to_yuv420p(rgb: np.ndarray) -> list[np.ndarray]:
     """BT.601 limited-range Y, U, V planes of an ``H x W x 3`` uint8 RGB frame (even H and W), in the
     integer arithmetic of the standard's 8-bit approximation; chroma is the rounded mean of 2x2 blocks."""
     r, g, b = (rgb[..., c].astype(np.int32) for c in range(3))
     y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
 
-    def block_mean(c):
+    def block_mean(c: np.ndarray) -> np.ndarray:
         return (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2] + 2) >> 2
 
     r, g, b = block_mean(r), block_mean(g), block_mean(b)
@@ -33,7 +35,7 @@ def rgb_to_yuv420p(rgb):
     return [np.clip(p, 0, 255).astype(np.uint8) for p in (y, u, v)]
 
 
-def yuv_frame(rgb):
+def yuv_frame(rgb: np.ndarray) -> av.VideoFrame:
     """``rgb`` as a yuv420p frame whose row padding repeats the last pixel: FFmpeg leaves the padding
     uninitialised, and x264's SIMD copy reads it when the width is not a multiple of 16 (40 here)."""
     frame = av.VideoFrame(rgb.shape[1], rgb.shape[0], "yuv420p")
@@ -42,7 +44,7 @@ def yuv_frame(rgb):
     return frame
 
 
-def write_mp4(path, frames, fps=25, crf=0):
+def write_mp4(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 0) -> Path:
     """Write ``frames`` (``T x H x W x 3`` uint8 RGB, even H and W) to ``path`` atomically; ``crf=0`` is
     lossless, a higher value (18: visually lossless) gives the lossy files real datasets hold."""
     frames = np.asarray(frames, dtype=np.uint8)

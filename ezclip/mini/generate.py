@@ -15,12 +15,16 @@ of a 'left' clip (likewise up/down, growing/shrinking).
 Clips have 3*T frames so that centre-of-segment sampling of a reversed clip picks the same frames.
 """
 
+from __future__ import annotations
+
 import hashlib
 import itertools
 import json
 import os
 import shutil
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +43,7 @@ FEW_SHOTS = (2, 4, 8, 16)
 ORDER_PAIRS = (("blue", "red"), ("yellow", "green"), ("purple", "white"))
 
 
-def cache_key(seed):
+def cache_key(seed: int) -> str:
     """Changes whenever the seed or the generating code changes."""
     digest = hashlib.sha256(f"{MINI_VERSION}:{seed}".encode())
     for module in (world, video_io, __import__(__name__, fromlist=["_"])):
@@ -47,7 +51,7 @@ def cache_key(seed):
     return digest.hexdigest()[:16]
 
 
-def ensure_mini(cache_dir, seed=0, log=print):
+def ensure_mini(cache_dir: str | Path, seed: int = 0, log: Callable[..., Any] = print) -> Path:
     """The mini benchmark's root, generated on first use and reused while its cache key holds."""
     root = Path(cache_dir) / f"mini-{cache_key(seed)}"
     if (root / "mini.json").is_file():
@@ -66,7 +70,7 @@ def ensure_mini(cache_dir, seed=0, log=print):
     return root
 
 
-def content_hashes(root):
+def content_hashes(root: str | Path) -> dict[str, str]:
     """What a run on the mini world depends on, hashed so that a difference between two machines is
     named at its source: ``files``, every file but mini.json (the mp4 bytes, lists, class files and
     descriptions), and ``frames``, every video's frames as decord decodes them (the pixels the
@@ -84,18 +88,20 @@ def content_hashes(root):
     return dict(files=files.hexdigest(), frames=frames.hexdigest())
 
 
-def name(color, shape, motion):
+def name(color: str, shape: str, motion: str) -> str:
     return f"{color} {shape} {motion}"
 
 
 class MiniWorld:
-    def __init__(self, seed):
+    def __init__(self, seed: int) -> None:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.videos = 0
 
     # -- class sets -----------------------------------------------------------------------------
-    def draw_classes(self, colors, shapes, per_motion, exclude=()):
+    def draw_classes(
+        self, colors: Iterable[str], shapes: Iterable[str], per_motion: int, exclude: Container[str] = ()
+    ) -> list[str]:
         classes = []
         for motion in world.MOTIONS:
             combos = [c for c in itertools.product(colors, shapes) if name(*c, motion) not in exclude]
@@ -104,19 +110,19 @@ class MiniWorld:
         return classes
 
     # -- clips ----------------------------------------------------------------------------------
-    def clip(self, root, dataset, class_name, index):
+    def clip(self, root: Path, dataset: str, class_name: str, index: int) -> str:
         words = class_name.split(" ", 2)
         frames = world.render_clip(words[0], words[1], words[2], self.rng, CLIP_FRAMES)
         return self.save(root, dataset, class_name, index, frames)
 
-    def save(self, root, dataset, class_name, index, frames):
+    def save(self, root: Path, dataset: str, class_name: str, index: int, frames: np.ndarray) -> str:
         rel = f"{class_name.replace(' ', '_')}_{index:03d}.mp4"
         write_mp4(root / "videos" / dataset / rel, frames)
         self.videos += 1
         return rel
 
     # -- writing --------------------------------------------------------------------------------
-    def write(self, root):
+    def write(self, root: str | Path) -> dict[str, Any]:
         root = Path(root)
         info = dict(
             version=MINI_VERSION,
@@ -140,7 +146,7 @@ class MiniWorld:
         (root / "mini.json").write_text(json.dumps(info, indent=1) + "\n")
         return info
 
-    def write_descriptions(self, root, datasets):
+    def write_descriptions(self, root: Path, datasets: Mapping[str, Mapping[str, Any]]) -> None:
         """EZ-CLIP reads one description per class; the mini world's are plain sentences in the words
         the tiny CLIP was pretrained on, written in the official CSV format."""
         folder = root / "descriptions"
@@ -153,7 +159,13 @@ class MiniWorld:
             )
             (folder / DATASETS[dataset]["descriptions"]).write_text("SNo,Class Name,GPT3 discription\n" + rows)
 
-    def write_lists(self, root, dataset, class_sets, lists):
+    def write_lists(
+        self,
+        root: Path,
+        dataset: str,
+        class_sets: Mapping[str, Sequence[str]],
+        lists: Mapping[str, tuple[str, Sequence[tuple[str, str]]]],
+    ) -> dict[str, Any]:
         folder = root / "splits" / dataset
         folder.mkdir(parents=True, exist_ok=True)
         for set_name, classes in class_sets.items():
@@ -166,16 +178,23 @@ class MiniWorld:
             lists={k: dict(classes=v[0], videos=len(v[1])) for k, v in lists.items()},
         )
 
-    def per_class_counts(self, classes, low, high):
+    def per_class_counts(self, classes: Sequence[str], low: int, high: int) -> dict[str, int]:
         """Unequal class sizes, so 'base = the most frequent half' means something."""
         return {c: int(n) for c, n in zip(classes, self.rng.integers(low, high + 1, len(classes)))}
 
-    def partition(self, classes, counts):
+    def partition(self, classes: Sequence[str], counts: Mapping[str, int]) -> tuple[list[str], list[str]]:
         """Base and novel classes (names, sorted) by the originals' rule (``datasets.base_novel``)."""
         base, novel = base_novel(classes, [counts[c] for c in classes])
         return sorted(classes[i] for i in base), sorted(classes[i] for i in novel)
 
-    def base_to_novel_lists(self, train, test, base, novel, shots=16):
+    def base_to_novel_lists(
+        self,
+        train: Sequence[tuple[str, str]],
+        test: Sequence[tuple[str, str]],
+        base: Collection[str],
+        novel: Collection[str],
+        shots: int = 16,
+    ) -> dict[str, tuple[str, list[tuple[str, str]]]]:
         lists = {}
         by_class = {c: [item for item in train if item[1] == c] for c in base}
         for s in (1, 2, 3):
@@ -191,7 +210,9 @@ class MiniWorld:
         lists["base_train_full"] = ("base", [item for item in train if item[1] in base])
         return lists
 
-    def few_shot_lists(self, train, classes):
+    def few_shot_lists(
+        self, train: Sequence[tuple[str, str]], classes: Sequence[str]
+    ) -> dict[str, tuple[str, list[tuple[str, str]]]]:
         lists = {}
         for k in FEW_SHOTS:
             rng = np.random.default_rng([self.seed, k])
@@ -206,7 +227,7 @@ class MiniWorld:
             )
         return lists
 
-    def write_source(self, root, classes):
+    def write_source(self, root: Path, classes: Sequence[str]) -> dict[str, Any]:
         counts = self.per_class_counts(classes, 16, 24)
         train = [(self.clip(root, "k400", c, i), c) for c in classes for i in range(counts[c])]
         val = [(self.clip(root, "k400", c, 100 + i), c) for c in classes for i in range(6)]
@@ -215,7 +236,7 @@ class MiniWorld:
         lists.update(self.base_to_novel_lists(train, val, base, novel))
         return self.write_lists(root, "k400", dict(classes=classes, base=base, novel=novel), lists)
 
-    def write_superset(self, root, source):
+    def write_superset(self, root: Path, source: Sequence[str]) -> dict[str, Any]:
         novel = self.draw_classes(tuple(world.COLORS), world.SHAPES, per_motion=2, exclude=set(source))
         videos = {c: [(self.clip(root, "k600", c, i), c) for i in range(6)] for c in novel}
         # two source classes under new names: the analogue of the 12 renamed K400 classes in K600
@@ -240,7 +261,7 @@ class MiniWorld:
         lists["zeroshot_232"] = ("novel232", [v for c in class_sets["novel232"] for v in videos[c]])
         return self.write_lists(root, "k600", class_sets, lists)
 
-    def write_target(self, root, dataset, classes):
+    def write_target(self, root: Path, dataset: str, classes: Sequence[str]) -> dict[str, Any]:
         counts = self.per_class_counts(classes, 22, 28)
         videos = {c: [self.clip(root, dataset, c, i) for i in range(counts[c])] for c in classes}
         lists, splits = {}, {}
@@ -260,7 +281,7 @@ class MiniWorld:
         lists.update(self.base_to_novel_lists(train, test, base, novel))
         return self.write_lists(root, dataset, dict(classes=classes, base=base, novel=novel), lists)
 
-    def write_motion_only(self, root):
+    def write_motion_only(self, root: Path) -> dict[str, Any]:
         pairs = [(f"something turning {b}", f"something turning {a}") for a, b in ORDER_PAIRS]
         classes = [c for pair in pairs for c in pair]
         train, val = [], []

@@ -5,10 +5,14 @@ video, which is what the mini benchmark's protocols then measure. Deterministic 
 cached by a key that changes with the seed, the settings or this code.
 """
 
+from __future__ import annotations
+
 import hashlib
 import itertools
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +32,7 @@ SETTINGS = dict(steps=600, batch_size=128, lr=3e-3, weight_decay=0.1, input_size
 CAPTION = "a photo of a {} {}"
 
 
-def cache_key(seed, settings=SETTINGS):
+def cache_key(seed: int, settings: Mapping[str, Any] = SETTINGS) -> str:
     """Changes with the seed, the settings, this code and the CPU numerics in force (the weights
     depend on them), but not with the CPU model (the pinned numerics are the same on every one)."""
     numerics = {k: v for k, v in describe().items() if k not in ("cpu", "machine")}
@@ -38,7 +42,7 @@ def cache_key(seed, settings=SETTINGS):
     return digest.hexdigest()[:16]
 
 
-def to_input(images, size):
+def to_input(images: Iterable[np.ndarray], size: int) -> torch.Tensor:
     """Resize the short side to 256/224 of the input and centre-crop, as the eval pipeline does."""
     resize = round(size * 256 / 224)
     out = []
@@ -52,18 +56,24 @@ def to_input(images, size):
     return (x - mean) / std
 
 
-def concepts():
+def concepts() -> list[tuple[str, str]]:
     return list(itertools.product(world.COLORS, world.SHAPES))
 
 
-def batch(rng, size, input_size):
+def batch(rng: np.random.Generator, size: int, input_size: int) -> tuple[torch.Tensor, np.ndarray]:
     pairs = concepts()
     picks = rng.integers(0, len(pairs), size)
     images = [world.render_image(*pairs[i], rng) for i in picks]
     return to_input(images, input_size), picks
 
 
-def zero_shot_accuracy(model, tokenizer, seed=12345, n=256, input_size=32):
+def zero_shot_accuracy(
+    model: torch.nn.Module,
+    tokenizer: Callable[..., torch.Tensor],
+    seed: int = 12345,
+    n: int = 256,
+    input_size: int = 32,
+) -> float:
     """Still-image zero-shot accuracy over all colour-shape captions (chance: 1/32)."""
     pairs = concepts()
     images, labels = batch(np.random.default_rng(seed), n, input_size)
@@ -73,7 +83,9 @@ def zero_shot_accuracy(model, tokenizer, seed=12345, n=256, input_size=32):
     return float(((image @ text.t()).argmax(1).numpy() == labels).mean())
 
 
-def pretrain(seed=0, settings=SETTINGS, log=print):
+def pretrain(
+    seed: int = 0, settings: Mapping[str, Any] = SETTINGS, log: Callable[..., Any] = print
+) -> tuple[torch.nn.Module, float]:
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.get("threads") or threads)
     try:
@@ -82,7 +94,7 @@ def pretrain(seed=0, settings=SETTINGS, log=print):
         torch.set_num_threads(threads)
 
 
-def _pretrain(seed, settings, log):
+def _pretrain(seed: int, settings: Mapping[str, Any], log: Callable[..., Any]) -> tuple[torch.nn.Module, float]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model, _ = build_clip(ARCH)
@@ -119,7 +131,9 @@ def _pretrain(seed, settings, log):
     return model, zero_shot_accuracy(model, tokenizer, input_size=settings["input_size"])
 
 
-def ensure_tiny_clip(cache_dir, seed=0, settings=SETTINGS, log=print):
+def ensure_tiny_clip(
+    cache_dir: str | Path, seed: int = 0, settings: Mapping[str, Any] = SETTINGS, log: Callable[..., Any] = print
+) -> tuple[Path, str]:
     """Path and sha256 of the pretrained tiny CLIP weights, pretraining them on first use."""
     path = Path(cache_dir) / f"tiny-clip-{cache_key(seed, settings)}.pt"
     if not path.is_file():
@@ -131,7 +145,7 @@ def ensure_tiny_clip(cache_dir, seed=0, settings=SETTINGS, log=print):
     return path, file_sha256(path)
 
 
-def weights_sha256(weights):
+def weights_sha256(weights: str | Path) -> str:
     """A hash of the tensors in a weights file (the file's own bytes also depend on its name)."""
     digest = hashlib.sha256()
     for name, tensor in torch.load(weights, map_location="cpu", weights_only=True).items():
@@ -139,7 +153,7 @@ def weights_sha256(weights):
     return digest.hexdigest()
 
 
-def still_image_accuracy(weights):
+def still_image_accuracy(weights: str | Path) -> float:
     """The still-image zero-shot accuracy of tiny CLIP weights (a pretraining's quality in one number)."""
     model, _ = build_clip(ARCH)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))

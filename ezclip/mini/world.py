@@ -5,6 +5,8 @@ learns from captions ("a red square") plus motion words it can only learn from v
 drawn from a seed, so the same seed always gives the same pixels.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 COLORS = {
@@ -32,7 +34,7 @@ FRAME_SIZE = 40  # decord reads 40x40 H.264 reliably; the pipelines resize to th
 BACKGROUND = 70
 
 
-def shape_mask(shape, size, cy, cx, canvas=FRAME_SIZE):
+def shape_mask(shape: str, size: float, cy: float, cx: float, canvas: int = FRAME_SIZE) -> np.ndarray:
     """Boolean mask of ``shape`` with side ``size`` centred at (cy, cx)."""
     y, x = np.mgrid[:canvas, :canvas].astype(np.float32)
     dy, dx, r = y - cy, x - cx, size / 2
@@ -48,14 +50,20 @@ def shape_mask(shape, size, cy, cx, canvas=FRAME_SIZE):
     raise ValueError(f"unknown shape {shape!r}")
 
 
-def background(rng, canvas=FRAME_SIZE):
+def background(rng: np.random.Generator, canvas: int = FRAME_SIZE) -> np.ndarray:
     """A faint static texture, so frames are not trivially flat."""
     noise = rng.normal(0, 6, (canvas // 4, canvas // 4, 1))
     tile = np.kron(noise, np.ones((4, 4, 1)))
     return np.clip(BACKGROUND + tile, 0, 255).repeat(3, axis=2)
 
 
-def render_image(color, shape, rng, size=None, center=None):
+def render_image(
+    color: str,
+    shape: str,
+    rng: np.random.Generator,
+    size: float | None = None,
+    center: tuple[float, float] | None = None,
+) -> np.ndarray:
     """One still image of a shape (for caption pretraining)."""
     size = size if size is not None else rng.uniform(8, 16)
     lo, hi = size / 2 + 2, FRAME_SIZE - size / 2 - 2
@@ -66,7 +74,9 @@ def render_image(color, shape, rng, size=None, center=None):
     return image.astype(np.uint8)
 
 
-def render_clip(color, shape, motion, rng, num_frames, end_color=None):
+def render_clip(
+    color: str, shape: str, motion: str, rng: np.random.Generator, num_frames: int, end_color: str | None = None
+) -> np.ndarray:
     """``num_frames x H x W x 3`` uint8 frames of a shape performing ``motion``; with ``end_color`` its
     colour also changes, from ``color`` to ``end_color`` over the middle third of the clip."""
     bg = background(rng)

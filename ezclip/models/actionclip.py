@@ -30,7 +30,11 @@ Test-time scores use a fixed scale of 100 as the official ``test.py`` does; trai
 ``exp(logit_scale)``, and the logit scale trains with the text tower (as in the official AdamW groups).
 """
 
+from __future__ import annotations
+
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -45,11 +49,11 @@ _FUSION_ALIASES = {"Conv1D": "Conv_1D", "mean": "meanP"}
 
 
 class QuickGELU(nn.Module):
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.sigmoid(1.702 * x)
 
 
-def _normal_fmod2_(tensor, std):
+def _normal_fmod2_(tensor: torch.Tensor, std: float) -> torch.Tensor:
     """The official "trunc_normal_" of ``Transf_cls``: a standard normal folded into (-2, 2) by
     ``fmod``, then scaled (not a truncated normal in the usual sense)."""
     with torch.no_grad():
@@ -59,7 +63,7 @@ def _normal_fmod2_(tensor, std):
 class TemporalBlock(nn.Module):
     """Pre-norm residual self-attention block over the T frame embeddings (batch first)."""
 
-    def __init__(self, width, heads):
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.ln_1 = nn.LayerNorm(width, eps=1e-12)
         self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
@@ -70,25 +74,25 @@ class TemporalBlock(nn.Module):
             )
         )
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.ln_1(x)
         x = x + self.attn(h, h, h, need_weights=False)[0]
         return x + self.mlp(self.ln_2(x))
 
 
 class TemporalTransformer(nn.Module):
-    def __init__(self, width, layers, heads):
+    def __init__(self, width: int, layers: int, heads: int) -> None:
         super().__init__()
         self.resblocks = nn.Sequential(*(TemporalBlock(width, heads) for _ in range(layers)))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.resblocks(x)
 
 
 class ClsAggregator(nn.Module):
     """``Transf_cls``: CLS token + position embedding + torch's TransformerEncoder; returns the CLS."""
 
-    def __init__(self, num_frames, width, layers=6, heads=8):
+    def __init__(self, num_frames: int, width: int, layers: int = 6, heads: int = 8) -> None:
         super().__init__()
         layer = nn.TransformerEncoderLayer(d_model=width, nhead=heads)
         self.transformer_enc = nn.TransformerEncoder(
@@ -108,7 +112,7 @@ class ClsAggregator(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] + 1 != self.pos_embed.shape[1]:
             raise ValueError(f"Transf_cls was built for {self.pos_embed.shape[1] - 1} frames, got {x.shape[1]}")
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
@@ -120,7 +124,9 @@ class TemporalFusion(nn.Module):
 
     Submodule names follow the official ``visual_prompt`` so its state dicts load unchanged."""
 
-    def __init__(self, head, embed_dim, heads, num_frames, context_length=77, layers=6):
+    def __init__(
+        self, head: str, embed_dim: int, heads: int, num_frames: int, context_length: int = 77, layers: int = 6
+    ) -> None:
         super().__init__()
         head = _FUSION_ALIASES.get(head, head)
         if head not in FUSION_HEADS:
@@ -154,7 +160,7 @@ class TemporalFusion(nn.Module):
             with torch.no_grad():
                 self.shift.weight.copy_(shift)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
         if self.head == "meanP":
             return x.mean(dim=1)
@@ -184,16 +190,16 @@ class ActionCLIP(VideoCLIP):
 
     def __init__(
         self,
-        clip,
-        num_frames=8,
-        fusion="Transf",
-        fusion_layers=6,
-        templates=ACTIONCLIP_TEMPLATES,
-        trainable=("clip.*", "fusion.*"),
-        test_logit_scale=100.0,
-        loss=dict(type="symmetric_kl"),
-        **kwargs,
-    ):
+        clip: dict[str, Any],
+        num_frames: int = 8,
+        fusion: str = "Transf",
+        fusion_layers: int = 6,
+        templates: Sequence[str] = ACTIONCLIP_TEMPLATES,
+        trainable: Sequence[str] = ("clip.*", "fusion.*"),
+        test_logit_scale: float | None = 100.0,
+        loss: dict[str, Any] = dict(type="symmetric_kl"),
+        **kwargs: Any,
+    ) -> None:
         self.fusion_head = _FUSION_ALIASES.get(fusion, fusion)
         if self.fusion_head not in FUSION_HEADS:
             raise ValueError(f"fusion must be one of {FUSION_HEADS}, got {fusion!r}")
@@ -201,7 +207,7 @@ class ActionCLIP(VideoCLIP):
         self.test_logit_scale = test_logit_scale
         super().__init__(clip, num_frames=num_frames, templates=templates, trainable=trainable, loss=loss, **kwargs)
 
-    def build_extra_modules(self):
+    def build_extra_modules(self) -> None:
         clip = self.clip
         embed_dim = clip.text_projection.shape[1]  # as the official visual_prompt reads it
         heads = clip.transformer.width // 64  # the *text* width, as the official code computes it
@@ -214,10 +220,10 @@ class ActionCLIP(VideoCLIP):
             layers=self.fusion_layers,
         )
 
-    def pool(self, frame_embeddings):
+    def pool(self, frame_embeddings: torch.Tensor) -> torch.Tensor:
         return self.fusion(frame_embeddings)
 
-    def class_logits(self, video, text_features):
+    def class_logits(self, video: Mapping[str, torch.Tensor], text_features: torch.Tensor) -> torch.Tensor:
         if self.test_logit_scale is None:
             return super().class_logits(video, text_features)
         v, t = F.normalize(video["video"], dim=-1), F.normalize(text_features, dim=-1)
@@ -225,14 +231,16 @@ class ActionCLIP(VideoCLIP):
 
     # -- released checkpoints ----------------------------------------------------------------------
     @classmethod
-    def from_official_checkpoint(cls, checkpoint):
+    def from_official_checkpoint(cls, checkpoint: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], list[str]]:
         """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint (the CLIP and
         the fusion head are saved side by side)."""
         state = checkpoint.get("model_state_dict", checkpoint)
         return cls.from_official_state_dict(state, checkpoint.get("fusion_model_state_dict")), []
 
     @staticmethod
-    def from_official_state_dict(state, fusion_state=None):
+    def from_official_state_dict(
+        state: Mapping[str, Any], fusion_state: Mapping[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
         """Map an official ActionCLIP checkpoint to this model's names.
 
         ``state`` is either a whole official checkpoint (``{'model_state_dict', 'fusion_model_state_dict',
@@ -246,7 +254,7 @@ class ActionCLIP(VideoCLIP):
                 fusion_state = state.get("fusion_model_state_dict")
             state = state.get("model_state_dict", {})
 
-        def clean(d):
+        def clean(d: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             return {k.removeprefix("module."): (v.float() if v.is_floating_point() else v) for k, v in d.items()}
 
         converted = {}

@@ -33,12 +33,23 @@ it is an ``nn.Parameter`` of learned text context vectors (``prompt_learner.ctx`
 has no prompt tokens, so such checkpoints are refused with a ``ValueError``.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import torch
+
+    ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
+
 VIFICLIP_PREFIXES = (("image_encoder.", "clip.visual."), ("text_encoder.", "clip."))  # official -> ours
 VIFICLIP_DROPPED = ("prompt_learner.complete_text_embeddings",)
 VIFICLIP_FROM_BASE_CLIP = ("clip.token_embedding.weight",)
 
 
-def vificlip_from_official_state_dict(state):
+def vificlip_from_official_state_dict(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Map an official ViFi-CLIP checkpoint (whole, or its ``'model'`` state dict) to ``VideoCLIP`` names.
 
     Returns ``(converted, from_base)``: the converted tensors (floating ones as fp32) and the keys of
@@ -77,7 +88,7 @@ def vificlip_from_official_state_dict(state):
     return converted, list(VIFICLIP_FROM_BASE_CLIP)
 
 
-def load_official_vificlip(model, state):
+def load_official_vificlip(model: ModuleT, state: Mapping[str, Any]) -> ModuleT:
     """Load an official ViFi-CLIP checkpoint into ``model`` (a ``VideoCLIP`` already holding its base CLIP).
 
     Every key of the model but the base-CLIP ones must come from the checkpoint, and nothing else."""

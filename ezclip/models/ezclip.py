@@ -15,7 +15,11 @@ Where the official code carries no-ops (a zero, frozen ``temporal_embedding``) t
 out; ``from_official_state_dict`` checks they are still no-ops in a checkpoint.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
@@ -27,13 +31,16 @@ from ezclip.models.base import VideoCLIP
 from ezclip.models.losses import motion_loss
 from ezclip.models.text import ACTIONCLIP_TEMPLATES
 
+if TYPE_CHECKING:
+    from open_clip.transformer import ResidualAttentionBlock
+
 PROMPT_MODES = ("all", "first", "none")
 
 
 class Adapter(nn.Module):
     """``x + up(GELU(down(x)))``; zero-initialised ``up`` makes it the identity at the start."""
 
-    def __init__(self, width, ratio=0.25):
+    def __init__(self, width: int, ratio: float = 0.25) -> None:
         super().__init__()
         hidden = int(width * ratio)
         self.down = nn.Linear(width, hidden)
@@ -42,11 +49,11 @@ class Adapter(nn.Module):
         nn.init.zeros_(self.up.weight)
         nn.init.zeros_(self.up.bias)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.up(self.act(self.down(x)))
 
 
-def _attend(block, x, attn_mask=None):
+def _attend(block: ResidualAttentionBlock, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
     """A block's own (frozen) pre-norm self-attention, without the residual."""
     return block.ls_1(block.attn(*(block.ln_1(x),) * 3, need_weights=False, attn_mask=attn_mask)[0])
 
@@ -62,21 +69,21 @@ class EZCLIP(VideoCLIP):
 
     def __init__(
         self,
-        clip,
-        num_frames=8,
-        prompts="all",
-        adapters=True,
-        adapter_ratio=0.25,
-        motion_loss_weight=1.0,
-        prompt_dropout=0.1,
-        drop_path=0.1,
-        templates=ACTIONCLIP_TEMPLATES,
-        use_descriptions=True,
-        trainable=("temporal_prompts", "visual_adapters.*", "text_adapters.*"),
-        logit_scale=100.0,
-        loss=dict(type="symmetric_kl"),
-        **kwargs,
-    ):
+        clip: dict[str, Any],
+        num_frames: int = 8,
+        prompts: str = "all",
+        adapters: bool = True,
+        adapter_ratio: float = 0.25,
+        motion_loss_weight: float = 1.0,
+        prompt_dropout: float = 0.1,
+        drop_path: float = 0.1,
+        templates: Sequence[str] = ACTIONCLIP_TEMPLATES,
+        use_descriptions: bool = True,
+        trainable: Sequence[str] = ("temporal_prompts", "visual_adapters.*", "text_adapters.*"),
+        logit_scale: float | None = 100.0,
+        loss: dict[str, Any] = dict(type="symmetric_kl"),
+        **kwargs: Any,
+    ) -> None:
         if prompts not in PROMPT_MODES:
             raise ValueError(f"prompts must be one of {PROMPT_MODES}, got {prompts!r}")
         self.prompt_mode, self.use_adapters, self.adapter_ratio = prompts, adapters, adapter_ratio
@@ -93,7 +100,7 @@ class EZCLIP(VideoCLIP):
             **kwargs,
         )
 
-    def build_extra_modules(self):
+    def build_extra_modules(self) -> None:
         visual, text = self.clip.visual, self.clip.transformer
         v_width, v_layers = visual.transformer.width, len(visual.transformer.resblocks)
         prompted = {"all": v_layers, "first": 1, "none": 0}[self.prompt_mode]
@@ -113,14 +120,14 @@ class EZCLIP(VideoCLIP):
         self.visual_drop_paths = self._drop_paths(visual.transformer.resblocks)
         self.text_drop_paths = self._drop_paths(text.resblocks)
 
-    def _drop_paths(self, blocks):
+    def _drop_paths(self, blocks: nn.ModuleList) -> nn.ModuleList:
         rates = torch.linspace(0, self.drop_path_rate, len(blocks)).tolist()
         for block, rate in zip(blocks, rates):
             block.attn.dropout = rate  # nn.MultiheadAttention reads it at call time (training only)
         return nn.ModuleList(DropPath(rate) if rate > 0 else nn.Identity() for rate in rates)
 
     # -- vision tower with temporal prompts --------------------------------------------------------
-    def encode_frames(self, frames):
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         b, t = frames.shape[:2]
         if t != self.num_frames and self.temporal_prompts is not None:
             raise ValueError(f"EZ-CLIP's prompts are tied to {self.num_frames} frame positions, got {t} frames")
@@ -143,7 +150,7 @@ class EZCLIP(VideoCLIP):
         return (pooled @ visual.proj).view(b, t, -1)
 
     # -- text tower with adapters ----------------------------------------------------------------
-    def encode_text(self, tokens):
+    def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         clip = self.clip
         x = clip.token_embedding(tokens) + clip.positional_embedding
         mask = clip.attn_mask[: tokens.shape[1], : tokens.shape[1]]
@@ -156,10 +163,10 @@ class EZCLIP(VideoCLIP):
         x = text_global_pool(clip.ln_final(x), tokens, clip.text_pool_type)
         return x @ clip.text_projection
 
-    def is_text_parameter(self, name):
+    def is_text_parameter(self, name: str) -> bool:
         return name.startswith("text_adapters.") or super().is_text_parameter(name)
 
-    def loss_terms(self, video, labels):
+    def loss_terms(self, video: Mapping[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
         losses = super().loss_terms(video, labels)
         if self.motion_loss_weight:
             losses["loss_motion"] = self.motion_loss_weight * motion_loss(video["frames"])
@@ -167,12 +174,12 @@ class EZCLIP(VideoCLIP):
 
     # -- released checkpoints ----------------------------------------------------------------------
     @classmethod
-    def from_official_checkpoint(cls, checkpoint):
+    def from_official_checkpoint(cls, checkpoint: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], list[str]]:
         """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint."""
         return cls.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint)), []
 
     @staticmethod
-    def from_official_state_dict(state):
+    def from_official_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map an official EZ-CLIP state dict (``model_state_dict`` of its checkpoints) to this model's names."""
         state = {k.removeprefix("module."): v for k, v in state.items()}
         converted = {}

@@ -1,11 +1,19 @@
 """Hand each loop's class set (and descriptions) from its dataset to the recognizer."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import set_random_seed
 
 from ezclip.data.lists import read_descriptions
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
+    from torch.utils.data import DataLoader
 
 
 @HOOKS.register_module()
@@ -17,20 +25,20 @@ class ClassTextHook(Hook):
 
     priority = "VERY_HIGH"
 
-    def _apply(self, runner, loader):
+    def _apply(self, runner: Runner, loader: DataLoader) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         meta = loader.dataset.metainfo
         classes = list(meta["classes"])
         descriptions = meta.get("description_file")
         model.set_classes(classes, read_descriptions(descriptions, classes) if descriptions else None)
 
-    def before_train_epoch(self, runner):
+    def before_train_epoch(self, runner: Runner) -> None:
         self._apply(runner, runner.train_dataloader)
 
-    def before_val_epoch(self, runner):
+    def before_val_epoch(self, runner: Runner) -> None:
         self._apply(runner, runner.val_dataloader)
 
-    def before_test_epoch(self, runner):
+    def before_test_epoch(self, runner: Runner) -> None:
         self._apply(runner, runner.test_dataloader)
 
 
@@ -42,8 +50,8 @@ class EpochSeedHook(Hook):
 
     priority = "VERY_HIGH"
 
-    def __init__(self, seed=0):
+    def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def before_train_epoch(self, runner):
+    def before_train_epoch(self, runner: Runner) -> None:
         set_random_seed(self.seed * 100_003 + runner.epoch)

@@ -1,30 +1,32 @@
 """Losses of the four methods, written from their official code (see docs/architecture.md)."""
 
+from __future__ import annotations
+
 import torch
 import torch.nn.functional as F
 
 
-def same_class_targets(labels, sharpness=10.0):
+def same_class_targets(labels: torch.Tensor, sharpness: float = 10.0) -> torch.Tensor:
     """ActionCLIP/EZ-CLIP soft targets: softmax over ``sharpness * [y_i == y_j]`` per row,
     i.e. (almost) uniform over the batch items of the same class."""
     same = (labels[:, None] == labels[None, :]).float()
     return F.softmax(sharpness * same, dim=1)
 
 
-def symmetric_kl_loss(logits, labels):
+def symmetric_kl_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean of the video->text and text->video losses on a ``B x B`` logit matrix whose column j is
     the text of sample j. Each direction is ``KLDivLoss(reduction='mean') * B``, as the official code
     computes it, i.e. the batch mean of KL(target_i || softmax(logits_i))."""
     targets = same_class_targets(labels)
     batch = logits.shape[0]
 
-    def kl(rows):
+    def kl(rows: torch.Tensor) -> torch.Tensor:
         return F.kl_div(F.log_softmax(rows, dim=1), targets, reduction="mean") * batch
 
     return (kl(logits) + kl(logits.t())) / 2
 
 
-def motion_loss(frame_embeddings):
+def motion_loss(frame_embeddings: torch.Tensor) -> torch.Tensor:
     """EZ-CLIP's motion loss ``1 / (C + V + 1)`` on unnormalised frame embeddings ``(B, T, D)``.
 
     C: mean absolute central difference over time, one-sided (and halved like the rest) at the ends;
@@ -38,7 +40,7 @@ def motion_loss(frame_embeddings):
     return 1.0 / (central + variance + 1.0)
 
 
-def soft_cross_entropy(logits, targets, label_smoothing=0.0):
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy against hard labels ``(B,)`` or mixed soft targets ``(B, K)`` (mixup/cutmix)."""
     if targets.ndim == 1:
         return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)

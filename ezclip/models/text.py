@@ -1,7 +1,14 @@
 """What the text tower reads for a class set: templates filled with class names, or descriptions."""
 
+from __future__ import annotations
+
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from types import ModuleType
 
 # ActionCLIP's 16 templates (modules/Text_Prompt.py), also EZ-CLIP's fallback without descriptions.
 ACTIONCLIP_TEMPLATES = (
@@ -29,15 +36,17 @@ class ClassPrompts:
     """``prompts[p][k]``: prompt ``p`` of class ``k``. Test scores average the softmax over ``p``;
     training reads one prompt per sample (``sample_prompt``)."""
 
-    classes: tuple
-    prompts: tuple  # (P, K) strings
+    classes: tuple[str, ...]
+    prompts: tuple[tuple[str, ...], ...]  # (P, K) strings
     source: str  # 'descriptions' or 'templates:<n>', for result records
 
-    def sample_prompt(self, label, rng=random):
+    def sample_prompt(self, label: int, rng: random.Random | ModuleType = random) -> str:
         return self.prompts[rng.randrange(len(self.prompts))][label]
 
 
-def class_prompts(classes, templates=("{}",), descriptions=None):
+def class_prompts(
+    classes: Iterable[str], templates: Sequence[str] = ("{}",), descriptions: Sequence[str] | None = None
+) -> ClassPrompts:
     """Descriptions, one per class and used alone, when given (EZ-CLIP); else every template."""
     classes = tuple(classes)
     if descriptions is not None:

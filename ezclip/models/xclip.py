@@ -21,7 +21,10 @@ The text is the bare class name and the loss cross-entropy with label smoothing 
 give soft targets). ``from_official_state_dict`` reads official checkpoints (``state['model']``).
 """
 
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
@@ -31,11 +34,14 @@ from open_clip.transformer import QuickGELU, ResidualAttentionBlock
 
 from ezclip.models.base import VideoCLIP
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
 # Substrings that mark X-CLIP's new modules; the official optimizer gives them 10x the learning rate.
 NEW_MODULE_KEYS = ("message_", "mit", "prompts")
 
 
-def _heads(width):
+def _heads(width: int) -> int:
     """The official ``width // 64`` heads, at least one (tiny test widths below 64 would give 0)."""
     return max(1, width // 64)
 
@@ -46,31 +52,31 @@ class TokenDropPath(nn.Module):
     attention, frame) positions are dropped for every sample at once. Here tensors are batch-first,
     so the mask runs over dim 1. The official configs all use rate 0 (``MODEL.DROP_PATH_RATE``)."""
 
-    def __init__(self, rate=0.0):
+    def __init__(self, rate: float = 0.0) -> None:
         super().__init__()
         self.rate = rate
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0.0:
             return x
         keep = 1.0 - self.rate
         mask = (keep + torch.rand(1, x.shape[1], *(1,) * (x.ndim - 2), dtype=x.dtype, device=x.device)).floor_()
         return x.div(keep) * mask
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"rate={self.rate}"
 
 
 class MessageBlock(nn.Module):
     """One layer's cross-frame communication: CLS tokens ``(B, T, W)`` -> message tokens ``(B, T, W)``."""
 
-    def __init__(self, width, heads):
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.message_fc = nn.Linear(width, width)
         self.message_ln = nn.LayerNorm(width)
         self.message_attn = nn.MultiheadAttention(width, heads, batch_first=True)
 
-    def forward(self, cls, drop_path):
+    def forward(self, cls: torch.Tensor, drop_path: TokenDropPath) -> torch.Tensor:
         msg = self.message_fc(cls)
         y = self.message_ln(msg)
         return msg + drop_path(self.message_attn(y, y, y, need_weights=False)[0])
@@ -79,7 +85,7 @@ class MessageBlock(nn.Module):
 class MultiframeIntegrationTransformer(nn.Module):
     """Frame features ``(B, T, D)`` -> video feature ``(B, D)``."""
 
-    def __init__(self, num_frames, width, layers=1):
+    def __init__(self, num_frames: int, width: int, layers: int = 1) -> None:
         super().__init__()
         self.positional_embedding = nn.Parameter(torch.empty(1, num_frames, width))
         self.resblocks = nn.ModuleList(
@@ -93,7 +99,7 @@ class MultiframeIntegrationTransformer(nn.Module):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def forward(self, frames):
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = frames + self.positional_embedding
         for block in self.resblocks:
             x = block(x)
@@ -103,7 +109,7 @@ class MultiframeIntegrationTransformer(nn.Module):
 class CrossAttention(nn.Module):
     """Multi-head attention of queries ``(B, N, C)`` to ``(B, M, C)``; q/k/v without bias."""
 
-    def __init__(self, width, heads):
+    def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
         self.q_proj = nn.Linear(width, width, bias=False)
@@ -111,8 +117,8 @@ class CrossAttention(nn.Module):
         self.v_proj = nn.Linear(width, width, bias=False)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, query, context):
-        def split(x):
+    def forward(self, query: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        def split(x: torch.Tensor) -> torch.Tensor:
             return x.unflatten(-1, (self.heads, -1)).transpose(1, 2)
 
         q, k, v = split(self.q_proj(query)), split(self.k_proj(context)), split(self.v_proj(context))
@@ -121,7 +127,7 @@ class CrossAttention(nn.Module):
 
 
 class PromptGeneratorLayer(nn.Module):
-    def __init__(self, width, heads, dropout=0.0):
+    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.cross_attn = CrossAttention(width, heads)
         self.norm1 = nn.LayerNorm(width)
@@ -131,7 +137,7 @@ class PromptGeneratorLayer(nn.Module):
             nn.Linear(width, width * 4), QuickGELU(), nn.Dropout(dropout), nn.Linear(width * 4, width)
         )
 
-    def forward(self, text, visual):
+    def forward(self, text: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
         text = text + self.cross_attn(self.norm1(text), visual)
         return text + self.dropout(self.mlp(self.norm3(text)))
 
@@ -139,7 +145,7 @@ class PromptGeneratorLayer(nn.Module):
 class VideoSpecificPrompt(nn.Module):
     """``alpha * PG(text, visual)``: text ``(B, K, D)`` attends to visual tokens ``(B, N, D)``."""
 
-    def __init__(self, width, layers=2, alpha=0.1):
+    def __init__(self, width: int, layers: int = 2, alpha: float = 0.1) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(width)
         self.decoder = nn.ModuleList(PromptGeneratorLayer(width, _heads(width)) for _ in range(layers))
@@ -150,7 +156,7 @@ class VideoSpecificPrompt(nn.Module):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    def forward(self, text, visual):
+    def forward(self, text: torch.Tensor, visual: torch.Tensor) -> torch.Tensor:
         visual = self.norm(visual)
         for layer in self.decoder:
             text = layer(text, visual)
@@ -166,22 +172,22 @@ class XCLIP(VideoCLIP):
 
     def __init__(
         self,
-        clip,
-        num_frames=8,
-        mit_layers=1,
-        prompt_layers=2,
-        prompt_alpha=0.1,
-        drop_path=0.0,
-        templates=("{}",),
-        trainable=("clip.visual.*", "cct.*", "mit.*", "prompts_*"),
-        loss=dict(type="cross_entropy", label_smoothing=0.1),
-        **kwargs,
-    ):
+        clip: dict[str, Any],
+        num_frames: int = 8,
+        mit_layers: int = 1,
+        prompt_layers: int = 2,
+        prompt_alpha: float = 0.1,
+        drop_path: float = 0.0,
+        templates: Sequence[str] = ("{}",),
+        trainable: Sequence[str] = ("clip.visual.*", "cct.*", "mit.*", "prompts_*"),
+        loss: dict[str, Any] = dict(type="cross_entropy", label_smoothing=0.1),
+        **kwargs: Any,
+    ) -> None:
         self.mit_layers, self.prompt_layers, self.prompt_alpha = mit_layers, prompt_layers, prompt_alpha
         self.drop_path_rate = drop_path
         super().__init__(clip, num_frames=num_frames, templates=templates, trainable=trainable, loss=loss, **kwargs)
 
-    def build_extra_modules(self):
+    def build_extra_modules(self) -> None:
         visual = self.clip.visual
         blocks = visual.transformer.resblocks
         width, embed_dim = visual.transformer.width, visual.output_dim
@@ -194,7 +200,7 @@ class XCLIP(VideoCLIP):
         self.prompts_visual_proj = nn.Parameter(torch.randn(width, embed_dim))  # official: randn, std 1
 
     # -- vision tower with cross-frame communication ------------------------------------------------
-    def encode_tokens(self, frames):
+    def encode_tokens(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, T, C, H, W)`` -> frame features ``(B, T, D)`` (CLS, ``ln_post``, ``proj``) and the
         patch tokens ``(B*T, N, W)`` of the last layer, before ``ln_post`` (as official)."""
         b, t = frames.shape[:2]
@@ -213,13 +219,13 @@ class XCLIP(VideoCLIP):
         frame_features = visual.ln_post(x[:, 0]) @ visual.proj
         return frame_features.view(b, t, -1), x[:, 1:]
 
-    def encode_frames(self, frames):
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         return self.encode_tokens(frames)[0]
 
-    def pool(self, frame_embeddings):
+    def pool(self, frame_embeddings: torch.Tensor) -> torch.Tensor:
         return self.mit(frame_embeddings)
 
-    def encode_video(self, frames):
+    def encode_video(self, frames: torch.Tensor) -> dict[str, torch.Tensor]:
         """``dict(frames=(B, T, D), video=(B, D), prompt_context=(B, N, D))``: the last is the visual
         context of the prompt generator, projected patch tokens averaged over frames."""
         b, t = frames.shape[:2]
@@ -229,7 +235,7 @@ class XCLIP(VideoCLIP):
         return dict(frames=frame_features, video=self.pool(frame_features), prompt_context=context)
 
     # -- video-conditioned class scores -------------------------------------------------------------
-    def conditioned_text_features(self, video, text_features):
+    def conditioned_text_features(self, video: dict[str, torch.Tensor], text_features: torch.Tensor) -> torch.Tensor:
         """Unnormalised ``(P, B, K, D)``: each video's own text features ``t + alpha * PG(t, video)``."""
         context = video["prompt_context"]
         b = context.shape[0]
@@ -238,13 +244,15 @@ class XCLIP(VideoCLIP):
         context = context.unsqueeze(0).expand(p, *context.shape).reshape(p * b, *context.shape[1:])
         return (text + self.prompts_generator(text, context)).view(p, b, k, d)
 
-    def class_logits(self, video, text_features):
+    def class_logits(self, video: dict[str, torch.Tensor], text_features: torch.Tensor) -> torch.Tensor:
         v = F.normalize(video["video"], dim=-1)
         t = F.normalize(self.conditioned_text_features(video, text_features), dim=-1)
         return self.clip.logit_scale.exp() * torch.einsum("bd,pbkd->pbk", v, t)
 
     # -- training recipe ----------------------------------------------------------------------------
-    def official_param_groups(self, lr=8e-6, weight_decay=0.001, new_module_lr_mult=10.0):
+    def official_param_groups(
+        self, lr: float = 8e-6, weight_decay: float = 0.001, new_module_lr_mult: float = 10.0
+    ) -> list[dict[str, Any]]:
         """Optimizer parameter groups as ``utils/optimizer.py:build_optimizer`` makes them: CLIP's
         trainable weights at ``lr``, names containing ``message_``, ``mit`` or ``prompts`` at
         ``lr * 10``; no weight decay on 1-D parameters, biases and ``positional_embedding``."""
@@ -266,12 +274,12 @@ class XCLIP(VideoCLIP):
 
     # -- released checkpoints ----------------------------------------------------------------------
     @classmethod
-    def from_official_checkpoint(cls, checkpoint):
+    def from_official_checkpoint(cls, checkpoint: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint."""
         return cls.from_official_state_dict(checkpoint.get("model", checkpoint)), []
 
     @staticmethod
-    def from_official_state_dict(state):
+    def from_official_state_dict(state: Mapping[str, Any]) -> dict[str, Any]:
         """Map an official X-CLIP state dict (``state['model']`` of its checkpoints) to this model's names:
         ``visual.transformer.resblocks.{i}.message_*`` -> ``cct.{i}.message_*``; ``mit.*``,
         ``prompts_generator.*``, ``prompts_visual_*`` unchanged; every other key (the CLIP towers)

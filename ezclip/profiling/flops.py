@@ -1,12 +1,23 @@
 """FLOPs: fvcore's counter with handles for the attention operators it misses, the analytic ViT
 count it is checked against, and the rows of a tower and of a model."""
 
+from __future__ import annotations
+
 import math
 import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.nn as nn
 
 from ezclip.profiling.paths import DEFAULT_CLASSES, TEXT_PROMPT, ScoredPath, TextPath, VisionPath, random_text_features
+
+if TYPE_CHECKING:
+    from fvcore.nn.jit_handles import Handle
+
+    from ezclip.models.base import VideoCLIP
+    from ezclip.profiling.paths import ImageTower
 
 FLOP_CONVENTION = "fvcore: 1 multiply-add = 1 FLOP (GMAC); gflops = 2 x gmac"
 
@@ -31,13 +42,13 @@ GIGA = 1e9
 
 
 # -- FLOP handles ---------------------------------------------------------------------------------
-def _shape(value):
+def _shape(value: Any) -> list[int]:
     from fvcore.nn.jit_handles import get_shape
 
     return get_shape(value)
 
 
-def sdpa_flop_jit(inputs, outputs):
+def sdpa_flop_jit(inputs: list[Any], outputs: list[Any]) -> int:
     """MACs of ``aten::scaled_dot_product_attention``: ``Q K^T`` and ``softmax(.) V``.
 
     q ``(..., L, E)``, k ``(..., S, E)``, v ``(..., S, Ev)``: ``prod(...) * L * S * (E + Ev)``."""
@@ -45,7 +56,7 @@ def sdpa_flop_jit(inputs, outputs):
     return math.prod(q[:-2]) * q[-2] * k[-2] * (q[-1] + v[-1])
 
 
-def native_mha_flop_jit(inputs, outputs):
+def native_mha_flop_jit(inputs: list[Any], outputs: list[Any]) -> int:
     """MACs of ``aten::_native_multi_head_attention``, the fused path ``nn.MultiheadAttention`` takes
     in eval without grad: the q/k/v in-projections, the two attention matmuls and the output
     projection (the same MACs as the unfused path's ``linear`` + sdpa + ``linear``).
@@ -64,11 +75,13 @@ FLOP_HANDLES = {
 }
 
 
-def _short(op):
+def _short(op: str) -> str:
     return op.split("::")[-1]
 
 
-def count_macs(module, inputs, handles=None):
+def count_macs(
+    module: nn.Module, inputs: torch.Tensor | tuple[torch.Tensor, ...], handles: Mapping[str, Handle] | None = None
+) -> dict[str, Any]:
     """Trace ``module(*inputs)`` with fvcore (no grad) and count multiply-accumulates.
 
     Returns ``dict(macs, by_operator, uncounted_ops, attention_macs)``: ``uncounted_ops`` are the
@@ -92,7 +105,7 @@ def count_macs(module, inputs, handles=None):
     return dict(macs=total, by_operator=by_operator, uncounted_ops=uncounted, attention_macs=attention)
 
 
-def vit_analytic_macs(visual, frames=1):
+def vit_analytic_macs(visual: nn.Module, frames: int = 1) -> int | None:
     """Closed-form MACs of an open_clip ``VisionTransformer`` on ``frames`` images: patch embedding,
     per layer ``4 N D^2`` (attention projections) ``+ 2 N^2 D`` (attention) ``+ 2 N D M`` (MLP, M its
     hidden width), and the output projection of the pooled token. Norms and element-wise ops are left
@@ -113,11 +126,11 @@ def vit_analytic_macs(visual, frames=1):
 
 
 # -- FLOPs ------------------------------------------------------------------------------------------
-def _gmac_fields(prefix, macs):
+def _gmac_fields(prefix: str, macs: float) -> dict[str, float]:
     return {f"{prefix}_gmac": macs / GIGA, f"{prefix}_gflops": 2 * macs / GIGA}
 
 
-def tower_flops(tower, frames, input_size):
+def tower_flops(tower: ImageTower, frames: int, input_size: int) -> dict[str, Any]:
     x = torch.zeros(1, frames, 3, input_size, input_size)
     count = count_macs(tower.eval(), x)
     analytic = vit_analytic_macs(tower.visual, frames)
@@ -132,7 +145,7 @@ def tower_flops(tower, frames, input_size):
     return row
 
 
-def model_flops(model, frames, input_size, classes=DEFAULT_CLASSES):
+def model_flops(model: VideoCLIP, frames: int, input_size: int, classes: int = DEFAULT_CLASSES) -> dict[str, Any]:
     """FLOP fields of one model (eval mode): vision per view, text per prompt, class side per video."""
     model.eval()
     x = torch.zeros(1, frames, 3, input_size, input_size)

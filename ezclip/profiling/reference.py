@@ -1,12 +1,16 @@
 """The papers' efficiency numbers next to the measured ones."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ezclip import registry
 
 
 # -- reported numbers -------------------------------------------------------------------------------
-def reference_by_model(path=None):
+def reference_by_model(path: str | Path | None = None) -> dict[str, list[dict[str, Any]]]:
     """The reported efficiency numbers (``ezclip/registry/reference/efficiency.json``, or a file of
     the user's): ``{model: [entry]}`` with each entry's value, frames, source and confidence. A missing
     file gives ``{}``."""
@@ -18,7 +22,9 @@ def reference_by_model(path=None):
     return by_model
 
 
-def reference_for(reference, name, row, tolerance=0.05):
+def reference_for(
+    reference: Mapping[str, list[dict[str, Any]]], name: str, row: Mapping[str, Any], tolerance: float = 0.05
+) -> dict[str, Any]:
     """Reported GFLOPs next to a measured row: the primary entry (the T2L efficiency figure), per-frame
     agreement with the measurement, and a same-frames entry if one exists. ``{}`` when nothing is on
     file for ``name``."""

@@ -1,10 +1,14 @@
 """One profiling run over models, and its record."""
 
+from __future__ import annotations
+
 import contextlib
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -15,15 +19,21 @@ from ezclip.profiling.paths import DEFAULT_CLASSES, DTYPES, TOWER, ImageTower, c
 from ezclip.profiling.reference import reference_by_model, reference_for
 from ezclip.profiling.timing import measure_against_tower, measure_throughput, model_step, video_inputs
 
+if TYPE_CHECKING:
+    import argparse
+
+    from ezclip.benchmark import Benchmark
+    from ezclip.models.base import VideoCLIP
+
 
 # -- one run ----------------------------------------------------------------------------------------
-def _resolve_runs(device, iters, warmup):
+def _resolve_runs(device: str | torch.device, iters: int | None, warmup: int | None) -> tuple[int, int]:
     cuda = torch.device(device).type == "cuda"
     return (iters if iters is not None else (30 if cuda else 6), warmup if warmup is not None else (50 if cuda else 1))
 
 
 @contextlib.contextmanager
-def torch_threads(threads):
+def torch_threads(threads: int | None) -> Iterator[int]:
     """Run with ``threads`` intra-op threads (``None`` or 0: leave torch's choice), restored afterwards."""
     before = torch.get_num_threads()
     if threads:
@@ -35,22 +45,22 @@ def torch_threads(threads):
 
 
 def profile(
-    models,
-    arch=None,
-    frames=None,
-    input_size=None,
-    classes=DEFAULT_CLASSES,
-    flops=True,
-    throughput=True,
-    batch=8,
-    iters=None,
-    warmup=None,
-    device="cpu",
-    dtype="fp32",
-    threads=None,
-    reference=None,
-    build=None,
-):
+    models: Iterable[str],
+    arch: str | None = None,
+    frames: int | None = None,
+    input_size: int | None = None,
+    classes: int = DEFAULT_CLASSES,
+    flops: bool = True,
+    throughput: bool = True,
+    batch: int = 8,
+    iters: int | None = None,
+    warmup: int | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str = "fp32",
+    threads: int | None = None,
+    reference: dict[str, list[dict[str, Any]]] | None = None,
+    build: Callable[[str, str | None, int | None], VideoCLIP] | None = None,
+) -> list[dict[str, Any]]:
     """Profile registered models; returns rows, one ``clip-image-tower`` row first per distinct
     (architecture, frames, input size) among the models, then one row per model.
 
@@ -84,8 +94,21 @@ def profile(
 
 
 def _profile(
-    models, arch, frames, input_size, classes, flops, throughput, batch, iters, warmup, device, dtype, reference, build
-):
+    models: Iterable[str],
+    arch: str | None,
+    frames: int | None,
+    input_size: int | None,
+    classes: int,
+    flops: bool,
+    throughput: bool,
+    batch: int,
+    iters: int | None,
+    warmup: int | None,
+    device: str | torch.device,
+    dtype: str,
+    reference: dict[str, list[dict[str, Any]]] | None,
+    build: Callable[[str, str | None, int | None], VideoCLIP] | None,
+) -> list[dict[str, Any]]:
     from ezclip.zoo import build_model
 
     if dtype not in DTYPES:
@@ -96,10 +119,10 @@ def _profile(
     towers, tower_modules, rows = {}, {}, []
     setup = dict(batch=batch, dtype=dtype, device=str(device), threads=torch.get_num_threads())
 
-    def load():
+    def load() -> dict[str, float]:
         return dict(load_average_1min=os.getloadavg()[0]) if hasattr(os, "getloadavg") else {}
 
-    def tower_row(key):
+    def tower_row(key: tuple[str, int, int]) -> dict[str, Any]:
         if key in towers:
             return towers[key]
         t_arch, t_frames, t_size = key
@@ -187,7 +210,7 @@ def _profile(
 
 
 # -- records ----------------------------------------------------------------------------------------
-def record(rows, args=None, device="cpu"):
+def record(rows: list[dict[str, Any]], args: argparse.Namespace | None = None, device: str = "cpu") -> dict[str, Any]:
     """A JSON-ready record: what ran where (``ezclip.records.environment`` with the timing device),
     the counting conventions, and the rows."""
     from ezclip.records import environment
@@ -204,14 +227,18 @@ def record(rows, args=None, device="cpu"):
     return dict(meta=meta, rows=rows)
 
 
-def write_record(path, rows, args=None, device="cpu"):
+def write_record(
+    path: str | Path, rows: list[dict[str, Any]], args: argparse.Namespace | None = None, device: str = "cpu"
+) -> Path:
     """Write ``record(rows, ...)`` to ``path`` atomically."""
     from ezclip.records import write_json
 
     return write_json(path, record(rows, args, device))
 
 
-def profile_as_run(models, benchmark, path, log=print):
+def profile_as_run(
+    models: Sequence[str], benchmark: Benchmark, path: str | Path, log: Callable[[str], object] = print
+) -> Path:
     """Profile ``models`` as ``benchmark`` runs them (its architecture, frames and input size) into the
     efficiency record ``path``, replacing their earlier rows there; the accuracy-against-cost figures
     next to the tables read it. One thread, so the numbers do not depend on what else the machine runs."""

@@ -1,30 +1,44 @@
 """Throughput: batch-1 latency and batch-N videos/s, each model timed in alternation with the CLIP
 image tower so that load changes on a shared machine cancel."""
 
+from __future__ import annotations
+
 import contextlib
 import statistics
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ezclip.profiling.paths import DTYPES
 
+if TYPE_CHECKING:
+    from ezclip.models.base import VideoCLIP
+
 
 # -- throughput -------------------------------------------------------------------------------------
-def _sync(device):
+def _sync(device: str | torch.device) -> None:
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def _autocast(device, dtype):
+def _autocast(device: str | torch.device, dtype: str) -> contextlib.AbstractContextManager[Any]:
     if DTYPES[dtype] is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype=DTYPES[dtype])
 
 
-def time_forward(step, inputs, iters, warmup, device="cpu", dtype="fp32"):
+def time_forward(
+    step: Callable[..., object],
+    inputs: Sequence[torch.Tensor],
+    iters: int,
+    warmup: int,
+    device: str | torch.device = "cpu",
+    dtype: str = "fp32",
+) -> list[float]:
     """Per-call seconds of ``step(*inputs)`` (no grad, after ``warmup`` untimed calls)."""
-    times = []
+    times: list[float] = []
     with torch.no_grad(), _autocast(device, dtype):
         for _ in range(warmup):
             step(*inputs)
@@ -37,10 +51,18 @@ def time_forward(step, inputs, iters, warmup, device="cpu", dtype="fp32"):
     return times
 
 
-def time_paired(step, reference, inputs, iters, warmup, device="cpu", dtype="fp32"):
+def time_paired(
+    step: Callable[..., object],
+    reference: Callable[..., object],
+    inputs: Sequence[torch.Tensor],
+    iters: int,
+    warmup: int,
+    device: str | torch.device = "cpu",
+    dtype: str = "fp32",
+) -> tuple[list[float], list[float]]:
     """Per-call seconds of ``step`` and ``reference`` timed alternately (AB BA AB ...), so that a change
     in the machine's load hits both alike; returns the two lists, pair by pair."""
-    times = ([], [])
+    times: tuple[list[float], list[float]] = ([], [])
     with torch.no_grad(), _autocast(device, dtype):
         for _ in range(warmup):
             step(*inputs)
@@ -56,7 +78,16 @@ def time_paired(step, reference, inputs, iters, warmup, device="cpu", dtype="fp3
     return times
 
 
-def measure_throughput(step, make_inputs, frames, batch, iters, warmup, device="cpu", dtype="fp32"):
+def measure_throughput(
+    step: Callable[..., object],
+    make_inputs: Callable[[int], Sequence[torch.Tensor]],
+    frames: int,
+    batch: int,
+    iters: int,
+    warmup: int,
+    device: str | torch.device = "cpu",
+    dtype: str = "fp32",
+) -> dict[str, Any]:
     """Batch-1 latency and batch-``batch`` throughput of ``step`` on ``make_inputs(b)``."""
     one = time_forward(step, make_inputs(1), iters, warmup, device, dtype)
     many = one if batch == 1 else time_forward(step, make_inputs(batch), iters, warmup, device, dtype)
@@ -73,7 +104,17 @@ def measure_throughput(step, make_inputs, frames, batch, iters, warmup, device="
     )
 
 
-def measure_against_tower(step, tower, make_inputs, frames, batch, iters, warmup, device="cpu", dtype="fp32"):
+def measure_against_tower(
+    step: Callable[..., object],
+    tower: Callable[..., object],
+    make_inputs: Callable[[int], Sequence[torch.Tensor]],
+    frames: int,
+    batch: int,
+    iters: int,
+    warmup: int,
+    device: str | torch.device = "cpu",
+    dtype: str = "fp32",
+) -> dict[str, Any]:
     """``measure_throughput`` of ``step`` with the tower timed in alternation on the same inputs: the
     ratios are medians of the per-pair ratios (model over tower for latency, tower over model for
     throughput), and ``tower_*`` are this pairing's own tower numbers."""
@@ -96,18 +137,20 @@ def measure_against_tower(step, tower, make_inputs, frames, batch, iters, warmup
     )
 
 
-def video_inputs(frames, input_size, device, seed=0):
-    def make(b):
+def video_inputs(
+    frames: int, input_size: int, device: str | torch.device, seed: int = 0
+) -> Callable[[int], tuple[torch.Tensor]]:
+    def make(b: int) -> tuple[torch.Tensor]:
         gen = torch.Generator().manual_seed(seed)
         return (torch.randn(b, frames, 3, input_size, input_size, generator=gen).to(device),)
 
     return make
 
 
-def model_step(model, text_features):
+def model_step(model: VideoCLIP, text_features: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     """One test step per batch with cached text: scores ``(B, K)``."""
 
-    def step(frames):
+    def step(frames: torch.Tensor) -> torch.Tensor:
         logits = model.class_logits(model.encode_video(frames), text_features)
         return logits.softmax(dim=-1).mean(dim=0)
 

@@ -1,9 +1,12 @@
 """Drawing new seeded few-shot and base-to-novel lists from a full train list, by the originals' rule."""
 
+from __future__ import annotations
+
 import json
 import random
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.datasets import base_novel
@@ -12,10 +15,23 @@ from ezclip.files import write_text
 from ezclip.records import file_sha256
 from ezclip.splits.manifest import class_csv_text, default_out, list_text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from ezclip.data.lists import VideoEntry
+
 # ---------------------------------------------------------------- drawing new splits
 
 
-def sample_per_class(by_class, labels, k, seed, what, names, train_list):
+def sample_per_class(
+    by_class: Mapping[int, Sequence[VideoEntry]],
+    labels: Iterable[int],
+    k: int,
+    seed: int,
+    what: str,
+    names: Sequence[str],
+    train_list: str | Path,
+) -> list[list[VideoEntry]]:
     """``k`` entries of each class in ``labels`` (in list order), drawn with a seeded RNG."""
     rng = random.Random(f"{what}:{k}:{seed}")  # a str seed is hashed with sha512: the same on every machine
     picked = []
@@ -28,16 +44,16 @@ def sample_per_class(by_class, labels, k, seed, what, names, train_list):
 
 
 def draw_splits(
-    dataset,
-    train_list,
-    classes_csv,
-    out=None,
-    shots=(2, 4, 8, 16),
-    seeds=(1, 2, 3),
-    base_shots=16,
-    test_list=None,
-    force=False,
-):
+    dataset: str,
+    train_list: str | Path,
+    classes_csv: str | Path,
+    out: str | Path | None = None,
+    shots: Iterable[int] = (2, 4, 8, 16),
+    seeds: Sequence[int] = (1, 2, 3),
+    base_shots: int = 16,
+    test_list: str | Path | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     """Write fewshot_K (first seed), base_train_s1.. (one per seed), base/novel class sets and, with a test
     list, base_test/novel_test into ``<out>/<dataset>/``; returns the note written next to them."""
     names = read_class_csv(classes_csv)
@@ -49,7 +65,7 @@ def draw_splits(
     base, novel = base_novel(names, counts)
     position = {label: i for i, label in enumerate(base)} | {label: i for i, label in enumerate(novel)}
 
-    def lines(groups, relabel):
+    def lines(groups: Iterable[Iterable[VideoEntry]], relabel: Mapping[int, int] | Sequence[int]) -> str:
         return list_text((e.path, e.num_frames, relabel[e.label]) for group in groups for e in group)
 
     files = {

@@ -1,22 +1,28 @@
 """The split manifests (``ezclip/registry/splits/<dataset>.json``): class sets, the official files each
 list may come from, and the class names that official video file names carry."""
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ezclip import datasets, registry
 from ezclip.errors import InputError, UnknownNameError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 MANIFEST_DIR = registry.SPLITS
 DATASETS = tuple(datasets.DATASETS)
 REPOS = ("ViFi-CLIP", "EZ-CLIP")
 
 
-def default_out():
+def default_out() -> Path:
     """Where the benchmark looks for imported splits (``ezclip.benchmark.default_splits``)."""
     from ezclip.benchmark import default_splits
 
@@ -26,7 +32,7 @@ def default_out():
 # ---------------------------------------------------------------- manifests
 
 
-def load_manifest(dataset, manifest_dir=None):
+def load_manifest(dataset: str, manifest_dir: str | Path | None = None) -> dict[str, Any]:
     path = Path(manifest_dir or MANIFEST_DIR) / f"{dataset}.json"
     if not path.is_file():
         raise UnknownNameError("dataset", dataset, DATASETS)
@@ -39,7 +45,7 @@ def load_manifest(dataset, manifest_dir=None):
 CLASS_SETS = ("classes", "base", "novel", "novel_split1", "novel_split2", "novel_split3", "novel220", "novel232")
 
 
-def class_sets(manifest):
+def class_sets(manifest: Mapping[str, Any]) -> dict[str, list[str]]:
     """Every class set of a manifest: name -> class names in label order."""
     return {name: manifest[name] for name in CLASS_SETS if name in manifest}
 
@@ -51,7 +57,7 @@ HMDB_SUFFIX = re.compile(r"_[a-z]_(?:cm|nm)_np\d+_(?:ba|fr|le|ri)_(?:bad|med|goo
 UCF_NAME = re.compile(r"^v_(?P<cls>[A-Za-z]+)_g\d+_c\d+")
 
 
-def class_in_path(rule, path, names):
+def class_in_path(rule: str | None, path: str, names: Iterable[str]) -> str | None:
     """The class a video's file name names (one of ``names``), or None where the name says nothing."""
     stem = os.path.basename(path)
     if rule == "hmdb51":
@@ -75,7 +81,7 @@ def class_in_path(rule, path, names):
 # ---------------------------------------------------------------- the layout protocols read
 
 
-def class_csv_text(names):
+def class_csv_text(names: Iterable[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["id", "name"])
@@ -83,7 +89,7 @@ def class_csv_text(names):
     return buf.getvalue()
 
 
-def list_text(entries):
+def list_text(entries: Iterable[tuple[str, int | None, int]]) -> str:
     return "".join(
         f"{path} {label}\n" if frames is None else f"{path} {frames} {label}\n" for path, frames, label in entries
     )

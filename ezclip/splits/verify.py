@@ -1,10 +1,13 @@
 """Verifying official split files against the manifests, and importing the accepted ones."""
 
+from __future__ import annotations
+
 import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.errors import InputError
@@ -19,6 +22,9 @@ from ezclip.splits.manifest import (
     list_text,
     load_manifest,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 MAX_PROBLEMS = 10  # per file, in the report
 
@@ -44,14 +50,14 @@ class Checked:
     status: str = ""
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.problems
 
-    def problem(self, message, line=None):
+    def problem(self, message: str, line: int | None = None) -> None:
         self.problems.append(f"{self.file}:{line}: {message}" if line is not None else f"{self.file}: {message}")
 
 
-def check_hash_and_count(result, spec, count, what="lines"):
+def check_hash_and_count(result: Checked, spec: Mapping[str, Any], count: int, what: str = "lines") -> None:
     if spec.get("sha256") is None:
         result.sha256 = "unknown"
         result.warnings.append(f"{result.file}: not verified: sha256 unknown")
@@ -66,7 +72,7 @@ def check_hash_and_count(result, spec, count, what="lines"):
         result.problem(f"{count} {what} instead of {spec[what]}")
 
 
-def check_class_file(manifest, spec, file):
+def check_class_file(manifest: Mapping[str, Any], spec: Mapping[str, Any], file: Path) -> Checked:
     """An official class CSV: its hash, and its names against the manifest's class set (``renamed`` allowed)."""
     result = Checked(manifest["dataset"], None, spec["repo"], spec["path"], file)
     try:
@@ -90,7 +96,9 @@ def check_class_file(manifest, spec, file):
     return result
 
 
-def check_list(manifest, list_name, source, file, class_csv=None):
+def check_list(
+    manifest: Mapping[str, Any], list_name: str, source: Mapping[str, Any], file: Path, class_csv: Path | None = None
+) -> Checked:
     """An official video list: hash, line and class counts, labels, and the class names in its file names."""
     spec = manifest["lists"][list_name]
     names = manifest[spec["class_set"]]
@@ -141,7 +149,7 @@ def check_list(manifest, list_name, source, file, class_csv=None):
 # ---------------------------------------------------------------- import
 
 
-def find_checkouts(source, manifests):
+def find_checkouts(source: str | Path, manifests: Iterable[Mapping[str, Any]]) -> dict[str, Path]:
     """{repo: folder}: SOURCE itself or its immediate sub-folders, recognised by the manifests' file paths."""
     source = Path(source)
     if not source.is_dir():
@@ -164,7 +172,9 @@ def find_checkouts(source, manifests):
     return {repo: folders[0] for repo, folders in found.items()}
 
 
-def import_dataset(manifest, checkouts, out):
+def import_dataset(
+    manifest: Mapping[str, Any], checkouts: Mapping[str, Path], out: str | Path
+) -> tuple[list[Checked], list[str]]:
     """Check every official file of one dataset found in ``checkouts``; write the accepted lists.
 
     Returns the report rows and the names of the lists none of whose sources is there."""
@@ -230,7 +240,12 @@ def import_dataset(manifest, checkouts, out):
     return rows, missing
 
 
-def import_splits(source, out=None, datasets=DATASETS, manifest_dir=None):
+def import_splits(
+    source: str | Path,
+    out: str | Path | None = None,
+    datasets: Iterable[str] = DATASETS,
+    manifest_dir: str | Path | None = None,
+) -> tuple[list[Checked], dict[str, list[str]]]:
     """Import every official list found under ``source`` into ``out``.
 
     Returns the report rows (rejected files included) and {dataset: names of the lists not found}."""
@@ -246,7 +261,7 @@ def import_splits(source, out=None, datasets=DATASETS, manifest_dir=None):
     return rows, missing
 
 
-def print_report(rows, missing, out):
+def print_report(rows: Sequence[Checked], missing: Mapping[str, Sequence[str]], out: str | Path) -> None:
     from tabulate import tabulate
 
     table = [
