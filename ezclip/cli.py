@@ -37,7 +37,7 @@ def cmd_ls(args: argparse.Namespace) -> int | None:
 def cmd_profile(args: argparse.Namespace) -> int | None:
     from ezclip import profiling
     from ezclip.models import count_parameters
-    from ezclip.records import environment
+    from ezclip.tables import efficiency_table
     from ezclip.zoo import build_model, list_models
 
     names = args.models.split(",") if args.models else list(list_models())
@@ -72,108 +72,7 @@ def cmd_profile(args: argparse.Namespace) -> int | None:
         threads=args.threads,
         reference=profiling.reference_by_model(args.reference),
     )
-
-    def num(value: float | None, fmt: str) -> str:
-        if value is None:
-            return ""
-        return format(value, fmt) if abs(value) >= 1 or fmt.endswith("d") else format(value, ".3g")
-
-    headers = [
-        "model",
-        "arch",
-        "frames",
-        "params total",
-        "params trainable",
-        "GMAC/view",
-        "GFLOPs/view",
-        "x tower",
-        "text GMAC/prompt",
-        f"class side GMAC (K={args.classes})",
-        "reported GFLOPs",
-    ]
-    if not args.no_throughput:
-        headers += ["ms/video (b1)", f"videos/s (b{args.batch})", "frames/s", "x tower speed", "speed/FLOPs"]
-    table, notes = [], []
-    for row in rows:
-        reported = ""
-        if "reported_gflops" in row:
-            reported = f"{row['reported_gflops']:g} @{row['reported_frames']}f [{row['reported_confidence']}]"
-        line = [
-            row["model"],
-            row["arch"],
-            row["frames"],
-            f"{row['params_total']:,}",
-            f"{row['params_trainable']:,}",
-            num(row.get("vision_gmac"), ".2f"),
-            num(row.get("vision_gflops"), ".2f"),
-            num(row.get("vision_gmac_ratio_vs_tower"), ".3f"),
-            num(row.get("text_per_prompt_gmac"), ".2f"),
-            num(row.get("class_side_per_video_gmac"), ".3f"),
-            reported,
-        ]
-        if not args.no_throughput:
-            line += [
-                num(row.get("latency_ms"), ".1f"),
-                num(row.get("videos_per_s"), ".2f"),
-                num(row.get("frames_per_s"), ".1f"),
-                num(row.get("throughput_ratio_vs_tower"), ".3f"),
-                num(row.get("speed_vs_flops"), ".3f"),
-            ]
-        table.append(line)
-        if row["model"] == profiling.TOWER and "vision_gmac_analytic" in row:
-            notes.append(
-                f"{row['model']} ({row['arch']}, {row['frames']}f): {row['vision_gmac_per_frame']:.3f} "
-                f"GMAC/frame; analytic {row['vision_gmac_analytic']:.2f} GMAC, counted "
-                f"{row['vision_vs_analytic']:+.2%} (LayerNorm)"
-            )
-        if row.get("reference_note"):
-            source = row.get("reported_source", "")
-            notes.append(
-                f"{row['model']}: reported {row['reported_gflops']:g} GFLOPs at {row['reported_frames']}f "
-                f"({source}, as reported) vs measured {row['vision_gmac']:.1f} GMAC at {row['frames']}f: "
-                f"{row['reference_note']}"
-            )
-        if row.get("uncounted_ops"):
-            notes.append(f"{row['model']}: operators left uncounted: {row['uncounted_ops']}")
-    print(
-        tabulate(
-            table, headers=headers, disable_numparse=True, colalign=("left", "left") + ("right",) * (len(headers) - 2)
-        )
-    )
-    first = rows[0] if rows else {}
-    conv = (
-        "GMAC = fvcore count (1 multiply-add = 1 FLOP, the papers' 'GFLOPs'); GFLOPs = 2 x GMAC; "
-        "vision = extract_feat on one view; class side = per-video cost of scoring K cached class texts"
-    )
-    print(f"\n{conv}")
-    if not args.no_throughput and first:
-        env = environment(args.device)
-        print(
-            f"throughput: {first.get('device')} ({env['device_name']}, {first.get('threads')} of "
-            f"{env['cpu_count']} cores as torch threads, 1-min load {first.get('load_average_1min', 0):.1f} "
-            f"at the start), "
-            f"{first.get('dtype')}, no_grad, eval, warm-up {first.get('warmup')}, "
-            f"{first.get('iters')} timed forwards, median; text features precomputed; x tower speed = "
-            f"throughput over that of {profiling.TOWER}, timed in alternation with it in this run (median "
-            f"of per-pair ratios); speed/FLOPs = x tower speed times the model's per-video GMAC over the "
-            f"tower's (1 = as fast as its FLOPs say)"
-        )
-        busy = first.get("load_average_1min", 0) - (env["cpu_count"] or 1)
-        if first.get("device") == "cpu" and busy > -1:
-            advice = (
-                ""
-                if first.get("threads") == 1
-                else (
-                    "; with more than one thread models with many small "
-                    "operators lose more than their FLOPs say: use --threads 1"
-                )
-            )
-            notes.append(
-                f"the CPU was busy (1-min load {first['load_average_1min']:.1f} on {env['cpu_count']} "
-                f"cores): absolute timings are slowed{advice}"
-            )
-    for note in notes:
-        print(f"- {note}")
+    print(efficiency_table(profiling.record(rows, args, args.device), "this run").markdown())
     if args.json:
         path = profiling.write_record(args.json, rows, args, args.device)
         print(f"wrote {path}")

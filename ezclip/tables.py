@@ -327,61 +327,109 @@ def build_tables(records: Iterable[Record]) -> dict[str, dict[str, Table]]:
     return out
 
 
+def _num(value: float | None, fmt: str) -> str:
+    if value is None:
+        return "–"
+    return format(value, fmt) if abs(value) >= 1 else format(value, ".3g")
+
+
 def efficiency_table(doc: Mapping[str, Any], name: str) -> Table:
-    """Parameters, FLOPs and throughput from an ``ezclip-bench profile --json`` file."""
-    rows = []
-
-    def num(row: Mapping[str, Any], key: str, scale: float = 1.0) -> str:
-        return f"{row[key] * scale:.4g}" if key in row else "–"
-
-    for row in doc["rows"]:
-        reported = (
-            (
-                f"{row['reported_gflops']:g} ({row.get('reported_frames', '?')}f) "
-                f"[{row.get('reported_source')}, {row.get('reported_confidence')}]"
-            )
-            if "reported_gflops" in row
-            else "–"
-        )
-        rows.append(
-            [
-                row["model"],
-                row["arch"],
-                row["frames"],
-                f"{row['params_total']:,}",
-                f"{row['params_trainable']:,}",
-                num(row, "vision_gmac"),
-                num(row, "vision_gflops"),
-                num(row, "text_per_prompt_gmac"),
-                num(row, "latency_ms"),
-                num(row, "throughput_ratio_vs_tower"),
-                reported,
-                row.get("reference_note", ""),
-            ]
-        )
-    machine = doc["meta"].get("machine", {})
-    notes = [
-        "GMAC: multiply-accumulates of one view's image path (fvcore with attention handles); GFLOPs = 2 x GMAC. "
-        "The papers' 'GFLOPs' are GMAC in this sense.",
-        f"Timing: {machine.get('device', '?')} ({machine.get('device_name', '')}, {machine.get('threads', '?')} "
-        f"threads, 1-min load {machine.get('load_average_1min', float('nan')):.1f}); speed vs tower: relative to "
-        "the plain CLIP image tower timed in alternation in the same run.",
-    ]
+    """Parameters, FLOPs and throughput of an ``ezclip-bench profile`` run (its ``--json`` file, or
+    the record ``profile`` prints): the one way these rows are shown, as a table and on the console."""
+    rows = doc["rows"]
+    timed = any("latency_ms" in row for row in rows)
+    classes = next((row["classes"] for row in rows if "classes" in row), None)
+    batch = next((row["batch"] for row in rows if "batch" in row), None)
     headers = [
         "model",
         "arch",
         "frames",
         "params total",
         "params trainable",
-        "vision GMAC/view",
-        "vision GFLOPs/view",
+        "GMAC/view",
+        "GFLOPs/view",
+        "x tower",
         "text GMAC/prompt",
-        "ms/video",
-        "speed vs tower",
-        "reported GFLOPs [source]",
-        "note",
+        f"class side GMAC (K={classes})",
     ]
-    return Table(f"Efficiency ({name})", headers, rows, notes)
+    if timed:
+        headers += ["ms/video (b1)", f"videos/s (b{batch})", "frames/s", "x tower speed", "speed/FLOPs"]
+    headers += ["reported GFLOPs [source]"]
+    table, notes = [], []
+    for row in rows:
+        line = [
+            row["model"],
+            row["arch"],
+            row["frames"],
+            f"{row['params_total']:,}",
+            f"{row['params_trainable']:,}",
+            _num(row.get("vision_gmac"), ".2f"),
+            _num(row.get("vision_gflops"), ".2f"),
+            _num(row.get("vision_gmac_ratio_vs_tower"), ".3f"),
+            _num(row.get("text_per_prompt_gmac"), ".2f"),
+            _num(row.get("class_side_per_video_gmac"), ".3f"),
+        ]
+        if timed:
+            line += [
+                _num(row.get("latency_ms"), ".1f"),
+                _num(row.get("videos_per_s"), ".2f"),
+                _num(row.get("frames_per_s"), ".1f"),
+                _num(row.get("throughput_ratio_vs_tower"), ".3f"),
+                _num(row.get("speed_vs_flops"), ".3f"),
+            ]
+        reported = "–"
+        if "reported_gflops" in row:
+            reported = (
+                f"{row['reported_gflops']:g} ({row.get('reported_frames', '?')}f) "
+                f"[{row.get('reported_source')}, {row.get('reported_confidence')}]"
+            )
+        table.append(line + [reported])
+        if "vision_gmac_analytic" in row:
+            notes.append(
+                f"{row['model']} ({row['arch']}, {row['frames']}f): {row['vision_gmac_per_frame']:.3f} "
+                f"GMAC/frame; analytic {row['vision_gmac_analytic']:.2f} GMAC, counted "
+                f"{row['vision_vs_analytic']:+.2%} (LayerNorm)"
+            )
+        if row.get("reference_note"):
+            notes.append(
+                f"{row['model']}: reported {row['reported_gflops']:g} GFLOPs at {row['reported_frames']}f "
+                f"({row.get('reported_source', '')}, as reported) vs measured {row['vision_gmac']:.1f} GMAC "
+                f"at {row['frames']}f: {row['reference_note']}"
+            )
+        if row.get("uncounted_ops"):
+            notes.append(f"{row['model']}: operators left uncounted: {row['uncounted_ops']}")
+    notes.insert(
+        0,
+        "GMAC = fvcore count of one view's image path, attention included (1 multiply-add = 1 FLOP, the "
+        "papers' 'GFLOPs'); GFLOPs = 2 x GMAC; x tower = GMAC over the plain CLIP image tower's; class side "
+        "= per-video cost of scoring K cached class texts.",
+    )
+    if timed:
+        machine, first = doc["meta"].get("machine", {}), next(row for row in rows if "latency_ms" in row)
+        notes.append(
+            f"Timing: {first.get('device')} ({machine.get('device_name', '')}, {first.get('threads')} of "
+            f"{machine.get('cpu_count', '?')} cores as torch threads, 1-min load "
+            f"{first.get('load_average_1min', float('nan')):.1f} at the start), {first.get('dtype')}, no_grad, "
+            f"eval, warm-up {first.get('warmup')}, {first.get('iters')} timed forwards, median; text features "
+            "precomputed; x tower speed = throughput over the plain CLIP image tower's, timed in alternation "
+            "with it in the same run (median of per-pair ratios); speed/FLOPs = x tower speed times the "
+            "model's per-video GMAC over the tower's (1 = as fast as its FLOPs say)."
+        )
+        busy = first.get("load_average_1min", 0) - (machine.get("cpu_count") or 1)
+        if first.get("device") == "cpu" and busy > -1:
+            advice = (
+                ""
+                if first.get("threads") == 1
+                else (
+                    "; with more than one thread, models with many small operators lose more than their FLOPs say: "
+                    "use --threads 1"
+                )
+            )
+            notes.append(
+                f"The CPU was busy (1-min load {first['load_average_1min']:.1f} on "
+                f"{machine.get('cpu_count')} cores): absolute timings are slowed{advice}."
+            )
+    return Table(f"Efficiency ({name})", headers, table, notes)
 
 
 def write_tables(
