@@ -277,10 +277,13 @@ def check(
             f"({identical} jobs identical)"
         )
         problems = compare_statistical(expected, fresh, tolerance)
+    return problems
+
+
+def report(problems: Sequence[str], log: Callable[..., Any] = print) -> None:
     log(f"regression: {'FAILED, ' + str(len(problems)) + ' problem(s)' if problems else 'reproduced'}")
     for line in problems:
         log("  " + line)
-    return problems
 
 
 def read_golden(path: str | Path = GOLDEN) -> dict[str, Any]:
@@ -354,7 +357,9 @@ def regression(
     problems = check_pretraining(golden, pretraining(cache, tiny_clip_settings, log=log), log=log)
     benchmark = resolve(cache=cache, tiny_clip=golden_backbone(golden_path), log=log)
     fresh = fresh_run(benchmark, models, log=log)
-    return problems + check(golden, fresh, benchmark.fingerprint, models=models, log=log)
+    problems += check(golden, fresh, benchmark.fingerprint, models=models, log=log)
+    report(problems, log=log)
+    return problems
 
 
 def spread_run(

@@ -95,6 +95,20 @@ def test_the_first_lines_name_what_differs():
     assert any(line.startswith("  note: the decoded videos differ") for line in lines)
 
 
+def test_pretraining_is_checked_on_its_own():
+    golden = dict(
+        pretraining=dict(weights_sha256="w" * 64, accuracy=0.74),
+        spread=[dict(pretraining=dict(accuracy=a)) for a in (0.72, 0.61, 0.76, 0.59, 0.69)],
+    )
+    lines = []
+    assert regression.check_pretraining(golden, dict(weights_sha256="w" * 64, accuracy=0.74), log=lines.append) == []
+    assert lines == ["  tiny CLIP pretraining: reproduced exactly (same weights)"]
+    tolerance = 4 * np.std([0.74, 0.72, 0.61, 0.76, 0.59, 0.69], ddof=1)
+    assert regression.check_pretraining(golden, dict(weights_sha256="v" * 64, accuracy=0.74 - tolerance + 0.01)) == []
+    [problem] = regression.check_pretraining(golden, dict(weights_sha256="v" * 64, accuracy=0.74 - tolerance - 0.01))
+    assert problem.startswith("tiny CLIP pretraining: still-image accuracy") and "ezclip/mini/pretrain.py" in problem
+
+
 # -- end to end, on the committed golden file ---------------------------------------------------------
 @TRANSFORMS.register_module(force=True)
 class DropOneFrame(BaseTransform):
