@@ -195,10 +195,11 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
 
 def cmd_data(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
-    from ezclip.datacheck import check_data
+    from ezclip.datacheck import check_data, missing_class_files
 
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
-    rows = check_data(benchmark, args.datasets.split(",") if args.datasets else None, probe=not args.no_probe)
+    datasets = args.datasets.split(",") if args.datasets else None
+    rows = check_data(benchmark, datasets, probe=not args.no_probe)
     print(
         tabulate(
             [
@@ -215,7 +216,22 @@ def cmd_data(args: argparse.Namespace) -> int | None:
             headers=["dataset", "list", "listed", "found", "decodable", "missing or undecodable (first)"],
         )
     )
-    return 1 if any(r["found"] < r["listed"] or (r["decodable"] or r["found"]) < r["found"] for r in rows) else 0
+    problems = [f"class file missing: {c}" for c in missing_class_files(benchmark, datasets)]
+    for r in rows:
+        where = f"{r['dataset']}/{r['list']}"
+        if r["missing_count"]:
+            problems.append(
+                f"{where}: {r['missing_count']} of {r['listed']} listed videos not found "
+                f"(first: {', '.join(r['missing'])})"
+            )
+        if r["decodable"] is not None and r["decodable"] < r["found"]:
+            problems.append(
+                f"{where}: {r['undecodable_count']} of {r['found']} videos found cannot be decoded "
+                f"(first: {', '.join(r['undecodable'])})"
+            )
+    for line in problems:
+        print(f"data check: {line}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int | None:

@@ -20,7 +20,7 @@ from mmengine.runner import set_random_seed
 from ezclip import records, registry
 from ezclip.data.lists import read_class_csv
 from ezclip.engine import data_split, eval_dtype, make_runner, runner_config, world_size
-from ezclip.errors import UnknownNameError
+from ezclip.errors import InputError, UnknownNameError
 from ezclip.models import count_parameters
 from ezclip.recipes import DEFAULT_OPTIMIZER, stage_recipe
 from ezclip.zoo import load_model_config
@@ -217,10 +217,8 @@ def run_stage(
     epochs = recipe.get("epochs", 0)
     if stage.get("train") and epochs > 0 and any(p.requires_grad for p in model.parameters()):
         t = stage["train"]
-        missing = missing_files(benchmark, t)
-        if missing:
-            skip_reason = f"training list missing: {missing} (import it with `ezclip-bench splits import`)"
-        else:
+        skip_reason = missing_list(benchmark, t, "training")
+        if not skip_reason:
             log(
                 f"[{name}] {protocol_id(protocol)}/{stage['name']}: training on {t['dataset']}/{t['list']} "
                 f"for {epochs} epochs ..."
@@ -265,9 +263,8 @@ def run_stage(
     for ev in stage["evaluate"]:
         path = record_path(results_dir, benchmark, protocol, name, stage["name"], ev, subset)
         record = dict(base, train=train_info, eval=dict(ev))
-        missing = missing_files(benchmark, ev)
-        if skip_reason or missing:
-            reason = skip_reason or f"evaluation list missing: {missing} (import it with `ezclip-bench splits import`)"
+        reason = skip_reason or missing_list(benchmark, ev, "evaluation")
+        if reason:
             if is_main_process():
                 written.append(records.write_record(path, dict(record, status="skipped", reason=reason)))
             log(f"[{name}]   {ev['dataset']}/{ev['list']}: skipped ({reason})")
@@ -325,9 +322,18 @@ def run_stage(
     return written
 
 
-def missing_files(benchmark: Benchmark, spec: Mapping[str, Any]) -> str:
-    files = [benchmark.list_file(spec["dataset"], spec["list"]), benchmark.class_file(spec["dataset"], spec["classes"])]
-    return ", ".join(str(f) for f in files if not f.is_file())
+def missing_list(benchmark: Benchmark, spec: Mapping[str, Any], what: str) -> str | None:
+    """Why a stage's list cannot be read: a list not imported is a reason to skip (returned); a list
+    imported without its class file is a broken import, an error naming the class file."""
+    list_file = benchmark.list_file(spec["dataset"], spec["list"])
+    if not list_file.is_file():
+        return f"{what} list missing: {list_file} (import it with `ezclip-bench splits import`)"
+    class_file = benchmark.class_file(spec["dataset"], spec["classes"])
+    if not class_file.is_file():
+        raise InputError(
+            class_file, f"class file of {list_file.name} not found (re-import with `ezclip-bench splits import`)"
+        )
+    return None
 
 
 def model_info(setup: Mapping[str, Any], model: nn.Module) -> dict[str, Any]:

@@ -105,3 +105,21 @@ def test_mp4_bytes_do_not_depend_on_the_process(tmp_path):
         tmp_path / "mine.mp4", world.render_clip("blue", "cross", "moving up", np.random.default_rng(7), 12)
     )
     assert mine.read_bytes() == (tmp_path / "other.mp4").read_bytes()
+
+
+def test_an_interrupted_generation_leaves_nothing_behind(tmp_path):
+    """The temporary folder of a generation killed mid-way is removed by the next one; the folder of
+    a generation still running (its process alive) is not."""
+    import os
+    import subprocess
+    import sys
+
+    from ezclip.mini.generate import remove_interrupted
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"mini-0123456789abcdef.tmp{int(gone.stdout)}"
+    running = tmp_path / f"mini-0123456789abcdef.tmp{os.getpid()}"
+    for folder in (dead, running):
+        (folder / "videos").mkdir(parents=True)
+    assert remove_interrupted(tmp_path, log=lambda *a: None) == [dead]
+    assert not dead.exists() and running.is_dir()

@@ -57,6 +57,7 @@ def ensure_mini(cache_dir: str | Path, seed: int = 0, log: Callable[..., Any] = 
     if (root / "mini.json").is_file():
         return root
     log(f"generating the mini benchmark (seed {seed}) in {root} ...")
+    remove_interrupted(Path(cache_dir), log=log)
     tmp = root.with_name(f"{root.name}.tmp{os.getpid()}")  # one per process: two runs may start at once
     shutil.rmtree(tmp, ignore_errors=True)
     info = MiniWorld(seed).write(tmp)
@@ -68,6 +69,30 @@ def ensure_mini(cache_dir: str | Path, seed: int = 0, log: Callable[..., Any] = 
         shutil.rmtree(tmp)
     log(f"mini benchmark ready: {info['videos']} videos")
     return root
+
+
+def remove_interrupted(cache_dir: Path, log: Callable[..., Any] = print) -> list[Path]:
+    """Remove the temporary folders of generations whose process is gone (killed mid-way); a running
+    generation's folder (its process alive) is left alone."""
+    removed = []
+    for folder in sorted(cache_dir.glob("mini-*.tmp*")):
+        pid = folder.name.rsplit(".tmp", 1)[1]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+        log(f"removed {folder}: left by an interrupted generation (process {pid} is gone)")
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def content_hashes(root: str | Path) -> dict[str, str]:
