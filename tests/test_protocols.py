@@ -6,7 +6,7 @@ import math
 import pytest
 
 from ezclip import records
-from ezclip.benchmark import Benchmark
+from ezclip.benchmark import Benchmark, MiniBenchmark
 from ezclip.engine import data_split, make_runner, runner_config
 from ezclip.harness import load_protocol, run_protocol
 from ezclip.records import read_records
@@ -252,3 +252,136 @@ def test_run_refuses_a_list_without_its_class_file(mini, tmp_path):
             subset=1,
             log=lambda *a: None,
         )
+
+
+def test_a_baseline_added_by_a_config_file_outside_the_package_runs(mini, tmp_path, monkeypatch):
+    import textwrap
+
+    from ezclip.zoo import list_models
+
+    folder = tmp_path / "my_models"
+    folder.mkdir()
+    (folder / "mybaseline.py").write_text(
+        textwrap.dedent("""
+        custom_imports = dict(imports=["ezclip"], allow_failed_imports=False)
+        model = dict(type="VideoCLIP", clip=dict(arch="ViT-B-16", pretrained="openai"), num_frames=8,
+                     templates=["a video of {}"], trainable=[])
+    """)
+    )
+    monkeypatch.setenv("EZCLIP_MODEL_PATH", str(folder))
+    assert list_models()["mybaseline"] == folder / "mybaseline.py"
+    protocol = load_protocol("zeroshot")
+    run_protocol(protocol, ["mybaseline"], mini, tmp_path / "results", tmp_path / "work", subset=1, log=lambda *a: None)
+    records = read_records(tmp_path / "results" / "records")
+    assert len(records) == 10 and all(r["status"] == "ok" for r in records)
+    assert records[0]["model"]["config_path"] == str(folder / "mybaseline.py")
+
+
+def test_the_tiny_ezclip_config_runs_with_mmengine_alone(mini, tmp_path, monkeypatch):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from ezclip.records import REPO_ROOT
+
+    monkeypatch.setenv("EZCLIP_MINI_ROOT", str(mini.data_root.parent))
+    cfg = Config.fromfile(REPO_ROOT / "benchmarks" / "configs" / "ezclip_tiny_mini-k400.py")
+    cfg.train_cfg = dict(type="IterBasedTrainLoop", max_iters=1, val_interval=1)
+    cfg.param_scheduler, cfg.work_dir = [], str(tmp_path)
+    cfg.train_dataloader.dataset.subset = cfg.val_dataloader.dataset.subset = 1
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.val_loop.run()["acc/count"] == 24
+
+
+def test_mixed_precision_evaluation_is_recorded(mini, tmp_path):
+    protocol = load_protocol("zeroshot")
+    protocol.stages[0]["evaluate"] = protocol.stages[0]["evaluate"][:1]
+    run_protocol(
+        protocol,
+        ["clip"],
+        mini,
+        tmp_path / "results",
+        tmp_path / "work",
+        subset=1,
+        precision="bf16",
+        log=lambda *a: None,
+    )
+    (record,) = read_records(tmp_path / "results" / "records")
+    assert record["precision"] == "bf16" and record["dtype"] == "bfloat16" and record["eval"]["videos_evaluated"] == 12
+    with pytest.raises(ValueError, match="mixed-precision training needs a GPU"):
+        runner_config(dict(num_frames=4), tmp_path, train=dict(), precision="fp16")
+
+
+def test_ablation_table_compares_each_ablation_with_the_full_model():
+    records = [fake_record("zeroshot", "ez", "hmdb51", f"test_split{i}", v) for i, v in ((1, 0.50), (2, 0.54))]
+    for r, pair in zip(records, (0.75, 0.85)):
+        r["metrics"]["pair_acc"] = pair
+    ablated = [fake_record("zeroshot", "ez-none", "hmdb51", "test_split1", 0.40)]
+    ablated[0]["model"]["ablation"] = dict(of="ez", change="no prompts")
+    ablated[0]["metrics"]["pair_acc"] = 0.5
+    tables = build_tables(records + ablated)["full"]
+    text = tables["ablation-ez"].markdown()
+    assert "| ez (full)" in text and "52.0 ± 2.8" in text and "80.0 ± 7.1" in text
+    assert "ez-none: no prompts" in text and "40.0 (-12.0)" in text and "50.0 (-30.0)" in text
+    assert "ez-none" not in tables["zeroshot"].markdown()  # ablations stay out of the comparison tables
+
+
+def test_figures_sit_next_to_the_tables_and_regenerate_identically(tmp_path):
+    from ezclip.records import write_json
+
+    root = tmp_path / "results"
+    for model, v, trainable in (("m", 0.50, 1000), ("n", 0.60, 5000), ("uncosted", 0.55, 10)):
+        r = fake_record("zeroshot", model, "hmdb51", "test_split1", v)
+        r["model"]["params_trainable"] = trainable
+        write_json(root / "records" / f"{model}.json", r)
+        for part, acc in (("base", 0.9), ("novel", 0.6)):
+            write_json(
+                root / "records" / f"{model}-{part}.json",
+                fake_record("base2novel", model, f"ucf101/{part}", f"{part}_test", acc, stage="ucf101_s1"),
+            )
+    rows = [
+        dict(model=m, arch="ViT-B-16", frames=8, vision_gflops=g, videos_per_s=s, params_total=1, params_trainable=1)
+        for m, g, s in (("m", 281.0, 2.0), ("n", 290.0, 1.5))
+    ]
+    write_json(root / "efficiency" / "ViT-B-16_8f.json", dict(rows=rows, meta={}))
+    first = {p: p.read_bytes() for p in write_tables(root)[0] if p.suffix == ".png"}
+    assert {p.name for p in first} == {"zeroshot_cost.png", "base2novel_bars.png"}
+    assert all(p.parent.name == "full" and len(data) > 10_000 for p, data in first.items())
+    assert {p: p.read_bytes() for p in write_tables(root)[0] if p.suffix == ".png"} == first
+
+    from ezclip import plots
+    from ezclip.summary import Cells
+
+    figure, missing = plots.cost_figure(
+        Cells(read_records(root / "records")), "zeroshot", "t", plots.cost_rows([dict(rows=rows)])
+    )
+    assert missing == ["uncosted"]  # no efficiency row at its arch and frames: left out, and named
+    plots.save(figure, tmp_path / "f.png")
+
+
+def test_stage_recipes_take_the_overrides_of_their_protocol_and_dataset():
+    from ezclip.harness import model_setup
+    from ezclip.recipes import MINI_RECIPE, stage_recipe
+
+    recipe = dict(MINI_RECIPE, datasets=dict(ssv2=dict(epochs=60)))
+    assert stage_recipe(recipe, dict(train=dict(dataset="ssv2")))["epochs"] == 60
+    assert stage_recipe(recipe, dict(train=dict(dataset="k400")))["epochs"] == MINI_RECIPE["epochs"]
+    assert "datasets" not in stage_recipe(recipe, dict(evaluate=[]))
+    native = dict(
+        epochs=10,
+        batch_size=256,
+        protocols=dict(fewshot=dict(epochs=50, batch_size=64, datasets=dict(ssv2=dict(epochs=70)))),
+        datasets=dict(ssv2=dict(epochs=30)),
+    )
+    assert stage_recipe(native, dict(train=dict(dataset="hmdb51")), "fewshot") == dict(epochs=50, batch_size=64)
+    assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "fewshot")["epochs"] == 70  # the protocol's first
+    assert stage_recipe(native, dict(train=dict(dataset="ssv2")), "zeroshot")["epochs"] == 30
+    adamw = dict(type="AdamW", lr=1e-4, weight_decay=0.2)  # an optimizer change keeps the keys it does not name
+    assert stage_recipe(
+        dict(optimizer=adamw, protocols=dict(fewshot=dict(optimizer=dict(lr=2e-6)))),
+        dict(train=dict(dataset="hmdb51")),
+        "fewshot",
+    )["optimizer"] == dict(adamw, lr=2e-6)
+    mini = MiniBenchmark(name="mini", data_root=None, splits_root=None)
+    setup = model_setup("ezclip", mini)
+    assert setup["model"]["drop_path"] == 0.0 and "model" not in setup["recipe"]  # the mini's model override
