@@ -225,6 +225,42 @@ def test_a_removed_line_is_rejected_naming_the_file(tmp_path):
 
 
 @needs_reference
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda b: b.replace(b"\n", b"\r\n"), "CRLF line endings (a checkout with git's core.autocrlf?"),
+        (lambda b: b"\xef\xbb\xbf" + b, "a UTF-8 byte-order mark: without them it is the official file"),
+        (
+            lambda b: b.replace(b"\n", b" \n", 3),
+            "trailing whitespace on 3 line(s), first at line 1: without them it is",
+        ),
+    ],
+)
+def test_a_list_that_is_the_official_one_but_for_its_bytes_says_why(tmp_path, change, why):
+    vifi = vifi_copy(tmp_path)
+    file = vifi / "datasets_splits/hmdb_splits/val1.txt"
+    file.write_bytes(change(file.read_bytes()))
+    rows, _ = splits.import_splits(vifi, tmp_path / "out", ["hmdb51"])
+    [problem] = [p for p in row_for(rows, "hmdb51", "test_split1").problems if "sha256 mismatch" in p]
+    assert why in problem and "without them it is the official file" in problem
+
+
+@needs_reference
+def test_a_list_with_other_content_says_so(tmp_path):
+    vifi = vifi_copy(tmp_path)
+    file = vifi / "datasets_splits/hmdb_splits/val1.txt"
+    lines = file.read_bytes().split(b"\n")
+    file.write_bytes(b"\r\n".join(lines[:6] + lines[7:]))  # CRLF, and a line removed
+    rows, _ = splits.import_splits(vifi, tmp_path / "out", ["hmdb51"])
+    [problem] = [p for p in row_for(rows, "hmdb51", "test_split1").problems if "sha256 mismatch" in p]
+    assert problem.endswith("and its content differs from the official file besides)")
+    file.write_bytes(b"\n".join(lines[:6] + lines[7:]))
+    rows, _ = splits.import_splits(vifi, tmp_path / "out", ["hmdb51"])
+    [problem] = [p for p in row_for(rows, "hmdb51", "test_split1").problems if "sha256 mismatch" in p]
+    assert problem.endswith("(not the official file: its content differs)")
+
+
+@needs_reference
 def test_a_changed_label_is_rejected_naming_the_file_and_line(tmp_path, capsys):
     vifi = vifi_copy(tmp_path)
     file = vifi / "datasets_splits/hmdb_splits/val1.txt"

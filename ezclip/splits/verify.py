@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import defaultdict
@@ -66,10 +67,38 @@ def check_hash_and_count(result: Checked, spec: Mapping[str, Any], count: int, w
         result.sha256 = "yes" if actual == spec["sha256"] else "no"
         if actual != spec["sha256"]:
             result.problem(
-                f"sha256 mismatch: {actual[:12]}... instead of {spec['sha256'][:12]}... (not the official file)"
+                f"sha256 mismatch: {actual[:12]}... instead of {spec['sha256'][:12]}... "
+                f"({why_not_official(result.file, spec['sha256'])})"
             )
     if spec.get(what) is not None and count != spec[what]:
         result.problem(f"{count} {what} instead of {spec[what]}")
+
+
+def why_not_official(file: Path, sha256: str) -> str:
+    """Why a file is not the official one, where its bytes say: CRLF line endings (a checkout with
+    git's core.autocrlf), a UTF-8 BOM or trailing whitespace; and whether undoing exactly that gives the
+    official file."""
+    data = file.read_bytes()
+    lines = data.split(b"\n")
+    found = []
+    if b"\r\n" in data:
+        found.append(
+            "CRLF line endings (a checkout with git's core.autocrlf? re-clone with `git -c core.autocrlf=false`)"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        found.append("a UTF-8 byte-order mark")
+    trailing = [i + 1 for i, line in enumerate(lines) if line.rstrip(b"\r") != line.rstrip(b"\r").rstrip(b" \t")]
+    if trailing:
+        found.append(f"trailing whitespace on {len(trailing)} line(s), first at line {trailing[0]}")
+    if not found:
+        return "not the official file: its content differs"
+    normalised = b"\n".join(line.rstrip(b"\r").rstrip(b" \t") for line in lines).removeprefix(b"\xef\xbb\xbf")
+    verdict = (
+        "without them it is the official file"
+        if hashlib.sha256(normalised).hexdigest() == sha256
+        else "and its content differs from the official file besides"
+    )
+    return f"{'; '.join(found)}: {verdict}"
 
 
 def check_class_file(manifest: Mapping[str, Any], spec: Mapping[str, Any], file: Path) -> Checked:
