@@ -258,10 +258,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_splits_import(args: argparse.Namespace) -> int | None:
+    from ezclip.benchmark import default_splits
     from ezclip.errors import EzclipError
-    from ezclip.splits import default_out, import_splits, print_report
+    from ezclip.splits import import_splits, print_report
 
-    out = Path(args.out) if args.out else default_out()
+    out = Path(args.out) if args.out else default_splits()
     rows, missing = import_splits(args.source, out, args.datasets)
     print_report(rows, missing, out)
     rejected = [r for r in rows if not r.ok]
@@ -270,7 +271,8 @@ def cmd_splits_import(args: argparse.Namespace) -> int | None:
 
 
 def cmd_splits_make(args: argparse.Namespace) -> int | None:
-    from ezclip.splits import default_out, draw_splits
+    from ezclip.benchmark import default_splits
+    from ezclip.splits import draw_splits
 
     note = draw_splits(
         args.dataset,
@@ -283,7 +285,7 @@ def cmd_splits_make(args: argparse.Namespace) -> int | None:
         args.test_list,
         args.force,
     )
-    folder = Path(args.out or default_out()) / args.dataset
+    folder = Path(args.out or default_splits()) / args.dataset
     print(f"{folder}: {len(note['train_counts'])} classes, {len(note['base'])} base, {len(note['novel'])} novel")
     for name, info in note["lists"].items():
         seed = f", seed {info['seed']}" if "seed" in info else ""

@@ -171,10 +171,6 @@ def fingerprint_lines(golden: Mapping[str, Any], fresh: Mapping[str, Any]) -> li
     return lines
 
 
-def identical_setting(golden: Mapping[str, Any], fresh: Mapping[str, Any]) -> bool:
-    return golden == fresh  # world, backbone, numerics and CPU model
-
-
 def explain_fingerprint(golden: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
     """What a developer should know before reading the differences, or nothing."""
     hints = []
@@ -264,7 +260,7 @@ def check(
     for hint in explain_fingerprint(golden["fingerprint"], fingerprint):
         log(f"  note: {hint}")
     identical = sum(1 for k, v in fresh.items() if expected.get(k) == v)
-    if identical_setting(golden["fingerprint"], fingerprint):
+    if golden["fingerprint"] == fingerprint:  # world, backbone, numerics and CPU model
         log(f"  -> identity check (same world, tiny CLIP, numerics and CPU): {len(fresh)} jobs, {identical} identical")
         problems = compare_exact(expected, fresh)
     else:
@@ -420,8 +416,6 @@ def update(
             fingerprint=benchmark.fingerprint,
             pretraining=mine,
             results=fresh,
-            aggregates=agg,
-            tolerances=tol,
             tolerance_stds=TOLERANCE_STDS,
             tolerance_videos=TOLERANCE_VIDEOS,
             spread=spread,

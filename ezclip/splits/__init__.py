@@ -25,7 +25,7 @@ importing official files), ``draw`` (new seeded lists). The commands are in ``ez
 """
 
 from ezclip.splits.draw import draw_splits
-from ezclip.splits.manifest import DATASETS, REPOS, class_in_path, class_sets, default_out, load_manifest
+from ezclip.splits.manifest import DATASETS, REPOS, class_in_path, class_sets, load_manifest
 from ezclip.splits.verify import check_list, import_splits, print_report
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "check_list",
     "class_in_path",
     "class_sets",
-    "default_out",
     "draw_splits",
     "import_splits",
     "load_manifest",

@@ -8,12 +8,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ezclip.benchmark import default_splits
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.datasets import base_novel
 from ezclip.errors import InputError
 from ezclip.files import write_text
 from ezclip.records import file_sha256
-from ezclip.splits.manifest import class_csv_text, default_out, list_text
+from ezclip.splits.manifest import class_csv_text, list_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -93,7 +94,7 @@ def draw_splits(
             files[f"{name}.txt"] = lines([chosen], position)
             drawn[name] = dict(class_set=name.split("_")[0], lines=len(chosen))
 
-    folder = Path(out or default_out()) / dataset
+    folder = Path(out or default_splits()) / dataset
     clash = [folder / name for name in files if (folder / name).exists()]
     if clash and not force:
         raise InputError(clash[0], "already exists; pass --force to overwrite, or another --out / --dataset")

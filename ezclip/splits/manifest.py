@@ -22,13 +22,6 @@ DATASETS = tuple(datasets.DATASETS)
 REPOS = ("ViFi-CLIP", "EZ-CLIP")
 
 
-def default_out() -> Path:
-    """Where the benchmark looks for imported splits (``ezclip.benchmark.default_splits``)."""
-    from ezclip.benchmark import default_splits
-
-    return default_splits()
-
-
 # ---------------------------------------------------------------- manifests
 
 

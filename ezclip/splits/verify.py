@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ezclip.benchmark import default_splits
 from ezclip.data.lists import read_class_csv, read_video_list
 from ezclip.errors import InputError
 from ezclip.files import write_text
@@ -19,7 +20,6 @@ from ezclip.splits.manifest import (
     class_csv_text,
     class_in_path,
     class_sets,
-    default_out,
     list_text,
     load_manifest,
 )
@@ -282,7 +282,7 @@ def import_splits(
     checkouts = find_checkouts(source, manifests)
     if not checkouts:
         raise InputError(source, "no file of ViFi-CLIP or EZ-CLIP that a manifest names is here")
-    out = Path(out) if out else default_out()
+    out = Path(out) if out else default_splits()
     rows, missing = [], {}
     for manifest in manifests:
         dataset_rows, missing[manifest["dataset"]] = import_dataset(manifest, checkouts, out)
