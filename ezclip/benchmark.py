@@ -30,6 +30,10 @@ ENV = dict(
 )
 
 
+# where each list of a splits folder came from, written by `splits import` and `splits make`
+PROVENANCE_FILE = "provenance.json"
+
+
 def default_cache() -> Path:
     return Path(os.environ.get(ENV["cache"]) or Path.home() / ".cache" / "ezclip")
 
@@ -89,6 +93,22 @@ class Benchmark:
         manifest = registry.SPLITS / f"{dataset}.json"
         return f"splits/{dataset}.json v{json.loads(manifest.read_text())['version']}" if manifest.is_file() else None
 
+    def provenance(self, dataset: str, list_name: str) -> dict[str, str]:
+        """Where a list came from (``records.Provenance``), from its folder's provenance file: the entry
+        holds the sha256 of the file as written, so a list edited or replaced since is 'custom'."""
+        from ezclip.records import file_sha256
+
+        list_file = self.list_file(dataset, list_name)
+        index = list_file.parent / PROVENANCE_FILE
+        entry = json.loads(index.read_text()).get("lists", {}).get(list_name) if index.is_file() else None
+        if entry is None:
+            return dict(kind="custom", label=f"custom: user-supplied ({list_file.name} has no provenance entry)")
+        if entry["written_sha256"] != file_sha256(list_file):
+            return dict(
+                kind="custom", label=f"custom: {list_file.name} changed since it was written ({entry['label']})"
+            )
+        return dict(kind=entry["kind"], label=entry["label"])
+
     def hflip(self, dataset: str) -> bool:
         """Whether a horizontal flip keeps the label (not for SSv2: its labels name directions)."""
         return DATASETS[dataset]["hflip"]
@@ -112,6 +132,9 @@ class MiniBenchmark(Benchmark):
         """The generated world's version and cache key."""
         info = json.loads((self.splits_root.parent / "mini.json").read_text())
         return f"mini v{info['version']} ({self.splits_root.parent.name})"
+
+    def provenance(self, dataset: str, list_name: str) -> dict[str, str]:
+        return dict(kind="generated", label=f"generated: {self.split_version(dataset)}")
 
     def hflip(self, dataset: str) -> bool:
         return False

@@ -170,7 +170,7 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
     jobs = plan_jobs(protocol, models, benchmark, args.results, args.subset)
     print(
         tabulate(
-            [[j["model"], j["stage"], "done" if j["done"] else "pending"] for j in jobs],
+            [[j["model"], j["stage"], "done" if j["done"] else f"pending: {j['why']}"] for j in jobs],
             headers=["model", "stage", "status"],
         )
     )
@@ -260,11 +260,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_splits_import(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import default_splits
     from ezclip.errors import EzclipError
-    from ezclip.splits import import_splits, print_report
+    from ezclip.splits import DATASETS, import_splits, print_report
+    from ezclip.splits.manifest import load_manifest
+    from ezclip.splits.verify import find_checkouts, unused_files
 
     out = Path(args.out) if args.out else default_splits()
-    rows, missing = import_splits(args.source, out, args.datasets)
-    print_report(rows, missing, out)
+    rows, missing = import_splits(args.source, out, args.datasets, allow_overlap=args.allow_overlap)
+    checkouts = find_checkouts(args.source, [load_manifest(d) for d in DATASETS])
+    print_report(rows, missing, out, unused_files(checkouts))
     rejected = [r for r in rows if not r.ok]
     if rejected:
         raise EzclipError(f"{len(rejected)} file(s) rejected: {', '.join(str(r.file) for r in rejected)}")
@@ -318,6 +321,11 @@ def add_splits_commands(subparsers: argparse._SubParsersAction[argparse.Argument
         default=list(DATASETS),
         metavar="D",
         help=f"only these datasets ({', '.join(DATASETS)})",
+    )
+    imp.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="import an unverified training list that shares videos with an evaluation list (recorded)",
     )
     imp.set_defaults(func=cmd_splits_import)
 

@@ -121,6 +121,7 @@ def runner_config(
         launcher="none",
     )
     if train is not None:
+        cfg["custom_hooks"].append(dict(type="TrainTimeHook"))
         cfg["train_dataloader"] = loader(
             train, train_pipeline(frames, input_size, flip=flip), batch_size, True, num_workers
         )

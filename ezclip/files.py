@@ -26,3 +26,12 @@ def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding=encoding)
     return Path(path)
+
+
+def file_state(path: str | Path) -> list[int] | None:
+    """A file's size and modification time (None: absent), to notice it replaced or fixed later."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]

@@ -21,6 +21,7 @@ from ezclip import records, registry
 from ezclip.data.lists import read_class_csv
 from ezclip.engine import data_split, eval_dtype, make_runner, runner_config, world_size
 from ezclip.errors import InputError, UnknownNameError
+from ezclip.files import file_state
 from ezclip.models import count_parameters
 from ezclip.recipes import DEFAULT_OPTIMIZER, stage_recipe
 from ezclip.zoo import load_model_config
@@ -78,19 +79,93 @@ def select_stages(protocol: Config, names: Sequence[str] | None = None) -> list[
     return [known[n] for n in names]
 
 
-def stage_done(
+def job_inputs(
+    benchmark: Benchmark,
+    setup: Mapping[str, Any],
+    recipe: Mapping[str, Any],
+    stage: Mapping[str, Any],
+    ev: Mapping[str, Any],
+    subset: int | None,
+    precision: str,
+    seed: int,
+) -> dict[str, Any]:
+    """What one evaluation record is computed from: a resumed run reuses a record only when all of this
+    is unchanged (``reuse_problem``). Files count by content (sha256), videos by their root."""
+
+    def files(spec: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+        list_file = benchmark.list_file(spec["dataset"], spec["list"])
+        class_file = benchmark.class_file(spec["dataset"], spec["classes"])
+        return {
+            f"{prefix}list_sha256": records.file_sha256(list_file) if list_file.is_file() else None,
+            f"{prefix}class_file_sha256": records.file_sha256(class_file) if class_file.is_file() else None,
+            f"{prefix}video_root": str(benchmark.video_root(spec["dataset"])),
+        }
+
+    descriptions = benchmark.description_file(ev["dataset"])
+    inputs = dict(
+        schema=records.SCHEMA,
+        benchmark=records.config_hash(benchmark.fingerprint) if benchmark.fingerprint else None,
+        **files(ev, ""),
+        descriptions_sha256=records.file_sha256(descriptions) if descriptions else None,
+        subset=subset,
+        model=records.config_hash(setup["model"]),
+        recipe=records.config_hash(recipe),
+        precision=precision,
+        seed=seed,
+    )
+    if stage.get("train") and recipe.get("epochs", 0) > 0:
+        inputs.update(files(stage["train"], "train_"))
+    return inputs
+
+
+def reuse_problem(record: records.Record, inputs: Mapping[str, Any], on_error: str) -> str | None:
+    """Why an existing record cannot stand for this run (None: it can): it was skipped, it predates input
+    tracking, something it was computed from changed, or videos it skipped may now be readable."""
+    if record["status"] != "ok":
+        return f"its record is {record['status']}"
+    if "inputs" not in record:
+        return f"its record (schema {record['schema']}) does not say what it was computed from"
+    changed = [k for k in sorted(set(inputs) | set(record["inputs"])) if record["inputs"].get(k) != inputs.get(k)]
+    if changed:
+        return "changed since its record: " + ", ".join(
+            f"{k} {short(record['inputs'].get(k))} -> {short(inputs.get(k))}" for k in changed
+        )
+    skipped = record["eval"].get("skipped", [])
+    if skipped and on_error == "raise":
+        return f"its record skipped {len(skipped)} video(s) and this run skips none (--on-error raise)"
+    moved = [s["video"] for s in skipped if file_state(s["video"]) != s.get("file_state")]
+    if moved:
+        return f"{len(moved)} of the {len(skipped)} video(s) its record skipped changed on disk (e.g. {moved[0]})"
+    return None
+
+
+def short(value: Any) -> str:
+    text = str(value)
+    return text[:12] + "…" if len(text) > 16 and " " not in text and "/" not in text else text
+
+
+def stage_changes(
     results_dir: str | Path,
     benchmark: Benchmark,
     protocol: Config,
-    model_name: str,
+    setup: Mapping[str, Any],
     stage: Mapping[str, Any],
     subset: int | None,
-) -> bool:
-    paths = [
-        record_path(Path(results_dir), benchmark, protocol, model_name, stage["name"], ev, subset)
-        for ev in stage["evaluate"]
-    ]
-    return all(p.is_file() and records.read_record(p)["status"] == "ok" for p in paths)
+    precision: str = "fp32",
+    seed: int = 0,
+    on_error: str = "raise",
+) -> str | None:
+    """Why a stage must run (None when every record it writes exists and may be reused)."""
+    recipe = stage_recipe(setup["recipe"], stage, protocol.name)
+    for ev in stage["evaluate"]:
+        path = record_path(Path(results_dir), benchmark, protocol, setup["name"], stage["name"], ev, subset)
+        if not path.is_file():
+            return f"{ev['dataset']}/{ev['list']}: no record yet"
+        inputs = job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed)
+        problem = reuse_problem(records.read_record(path), inputs, on_error)
+        if problem:
+            return f"{ev['dataset']}/{ev['list']}: {problem}"
+    return None
 
 
 def run_protocol(
@@ -110,15 +185,21 @@ def run_protocol(
 ) -> list[Path]:
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
 
-    A stage whose records all exist (status ok) is skipped unless ``force``, so an interrupted sweep
-    resumes where it stopped; an interrupted training resumes from its last epoch checkpoint."""
+    A stage whose records all exist and were computed from what this run would use (``job_inputs``) is
+    not run again unless ``force``, so an interrupted sweep resumes where it stopped; one that differs
+    is redone, saying why in one line. An interrupted training resumes from its last epoch checkpoint."""
     written = []
     for name in model_names:
         setup = model_setup(name, benchmark, recipe_kind)
         for stage in select_stages(protocol, stages):
-            if not force and stage_done(results_dir, benchmark, protocol, name, stage, subset):
-                log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: done (its records exist)")
-                continue
+            job = f"[{name}] {protocol_id(protocol)}/{stage['name']}"
+            if not force:
+                why = stage_changes(results_dir, benchmark, protocol, setup, stage, subset, precision, seed, on_error)
+                if why is None:
+                    log(f"{job}: done (its records stand: nothing they were computed from changed)")
+                    continue
+                if "no record yet" not in why:
+                    log(f"{job}: redoing ({why})")
             written += run_stage(
                 protocol,
                 stage,
@@ -169,9 +250,16 @@ def run_stage(
     log: Callable[..., Any] = print,
 ) -> list[Path]:
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
-    # the work dir (checkpoints to resume from) is tied to the exact model, recipe and data subset
+    inputs = {
+        (ev["dataset"], ev["list"]): job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed)
+        for ev in stage["evaluate"]
+    }
+    # the work dir (checkpoints to resume from) is tied to the exact model, recipe, training data and subset
+    train_inputs = {k: v for k, v in next(iter(inputs.values())).items() if k.startswith("train_")}
     key = records.config_hash(
-        dict(model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed, precision=precision)
+        dict(
+            model=setup["model"], recipe=setup["recipe"], subset=subset, seed=seed, precision=precision, **train_inputs
+        )
     )
     stage_dir = work_dir / benchmark.name / protocol_id(protocol) / name / stage["name"] / key
     set_random_seed(seed)
@@ -223,7 +311,6 @@ def run_stage(
                 f"[{name}] {protocol_id(protocol)}/{stage['name']}: training on {t['dataset']}/{t['list']} "
                 f"for {epochs} epochs ..."
             )
-            start = time.time()
             cfg = runner_config(
                 model,
                 stage_dir,
@@ -241,6 +328,7 @@ def run_stage(
             )
             runner = make_runner(cfg)
             runner.train()
+            clock = next(h for h in runner.hooks if type(h).__name__ == "TrainTimeHook")
             dataset = runner.train_dataloader.dataset
             train_info = dict(
                 dataset=t["dataset"],
@@ -255,14 +343,21 @@ def run_stage(
                 batch_size_global=common["batch_size"] * world_size(),
                 processes=world_size(),
                 optimizer=cfg["optim_wrapper"]["optimizer"],
-                wall_s=round(time.time() - start, 1),
+                wall_s=round(clock.total_s, 1),
+                wall_s_this_process=round(clock.this_process_s, 1),
+                resumed_from_epoch=clock.resumed_from_epoch,
             )
-            log(f"[{name}]   trained in {train_info['wall_s']:.0f} s ({len(dataset)} videos)")
+            resumed = (
+                f"; resumed from epoch {clock.resumed_from_epoch}, {clock.this_process_s:.0f} s in this run"
+                if clock.resumed_from_epoch is not None
+                else ""
+            )
+            log(f"[{name}]   trained in {train_info['wall_s']:.0f} s ({len(dataset)} videos{resumed})")
 
     written = []
     for ev in stage["evaluate"]:
         path = record_path(results_dir, benchmark, protocol, name, stage["name"], ev, subset)
-        record = dict(base, train=train_info, eval=dict(ev))
+        record = dict(base, train=train_info, eval=dict(ev), inputs=inputs[(ev["dataset"], ev["list"])])
         reason = skip_reason or missing_list(benchmark, ev, "evaluation")
         if reason:
             if is_main_process():
@@ -300,6 +395,7 @@ def run_stage(
             input_size=benchmark.input_size,
             crops=recipe.get("test_crops", 1),
             split_version=benchmark.split_version(ev["dataset"]),
+            provenance=benchmark.provenance(ev["dataset"], ev["list"]),
         )
         record["model"]["text_source"] = model.text_source
         record["metrics"] = {k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count"}
@@ -315,9 +411,15 @@ def run_stage(
         if is_main_process():  # every process holds the gathered metrics; one writes the record
             written.append(records.write_record(path, record))
         extra = f", pair acc {metrics['acc/pair_acc']:.3f}" if "acc/pair_acc" in metrics else ""
+        listed = record["eval"]["videos_listed"]
+        seen = (
+            f"{metrics['acc/count']} of {listed} listed videos; {len(dataset.skipped)} skipped"
+            if dataset.skipped
+            else f"{metrics['acc/count']} videos"
+        )
         log(
             f"[{name}]   {ev['dataset']}/{ev['list']}: top-1 {metrics['acc/top1']:.3f}{extra} "
-            f"({metrics['acc/count']} videos, {record['wall_s']:.0f} s)"
+            f"({seen}, {record['wall_s']:.0f} s)"
         )
     return written
 
@@ -362,19 +464,16 @@ def plan_jobs(
     benchmark: Benchmark,
     results_dir: str | Path,
     subset: int | None = None,
+    recipe_kind: str = "native",
 ) -> list[dict[str, Any]]:
-    """The jobs of a protocol, one per (model, stage), each with whether all its records are done."""
+    """The jobs of a protocol, one per (model, stage), each with why it must run (None: its records
+    stand, as ``run_protocol`` with default settings would decide)."""
     jobs = []
     for name in model_names:
-        load_model_config(name)  # unknown names fail here, with suggestions
+        setup = model_setup(name, benchmark, recipe_kind)  # unknown names fail here, with suggestions
         for stage in protocol.stages:
-            jobs.append(
-                dict(
-                    model=name,
-                    stage=stage["name"],
-                    done=stage_done(results_dir, benchmark, protocol, name, stage, subset),
-                )
-            )
+            why = stage_changes(results_dir, benchmark, protocol, setup, stage, subset)
+            jobs.append(dict(model=name, stage=stage["name"], done=why is None, why=why))
     return jobs
 
 

@@ -22,8 +22,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 from ezclip.errors import EzclipError
 from ezclip.files import write_text
 
-SCHEMA = 2  # 2: the typed contract, and protocol.report (1: untyped, without it)
-READABLE_SCHEMAS = (1, 2)
+SCHEMA = 3  # 3: inputs, eval.provenance, train resume facts; 2: the typed contract, protocol.report; 1: untyped
+READABLE_SCHEMAS = (1, 2, 3)
 
 
 class Report(TypedDict):
@@ -69,7 +69,18 @@ class TrainInfo(TypedDict):
     batch_size_global: int
     processes: int
     optimizer: dict
-    wall_s: float
+    wall_s: float  # the whole training, over every attempt that reached a checkpoint (schema 3)
+    wall_s_this_process: NotRequired[float]  # the part this process ran (less than wall_s after a resume)
+    resumed_from_epoch: NotRequired[int | None]  # the checkpoint's epoch this process continued from
+
+
+class Provenance(TypedDict):
+    """Where a list came from: 'official' (verified against a manifest's sha256), 'unverified' (an
+    official file whose sha256 no manifest knows), 'custom' (drawn by ``splits make``, or supplied or
+    edited by the user) or 'generated' (the mini benchmark)."""
+
+    kind: Literal["official", "unverified", "custom", "generated"]
+    label: str
 
 
 class EvalInfo(TypedDict):
@@ -88,6 +99,7 @@ class EvalInfo(TypedDict):
     input_size: NotRequired[int]
     crops: NotRequired[int]
     split_version: NotRequired[str | None]
+    provenance: NotRequired[Provenance]
 
 
 class Record(TypedDict):
@@ -102,6 +114,8 @@ class Record(TypedDict):
     train: TrainInfo | None
     eval: EvalInfo
     benchmark_fingerprint: NotRequired[dict]
+    # what the record was computed from (schema 3): a resumed run reuses it only if all of it is unchanged
+    inputs: NotRequired[dict[str, Any]]
     reason: NotRequired[str]  # status skipped
     # status ok
     metrics: NotRequired[dict[str, float]]
@@ -115,6 +129,8 @@ class Record(TypedDict):
 
 REQUIRED_WHEN = {"ok": ("metrics", "env", "wall_s"), "skipped": ("reason",)}
 REQUIRED_EVAL_WHEN_OK = ("list_sha256", "class_file_sha256", "videos_listed", "videos_evaluated", "num_classes")
+REQUIRED_FROM_SCHEMA_3 = ("inputs",)
+REQUIRED_EVAL_WHEN_OK_FROM_SCHEMA_3 = ("provenance",)
 
 
 class RecordError(EzclipError, ValueError):
@@ -159,6 +175,8 @@ def job_id(record: Record) -> str:
 # -- validation -----------------------------------------------------------------------------------------
 def _problems(value: Any, kind: Any, where: str) -> list[str]:
     """What is wrong with ``value`` as a ``kind`` (a TypedDict, a union, a generic or a plain type)."""
+    if kind is Any:
+        return []
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = typing.get_args(kind)
@@ -216,11 +234,14 @@ def validate(record: Any, path: str | Path = "<record>") -> Record:
     problems += [
         f"record.{key} is missing (status {status})" for key in REQUIRED_WHEN.get(status, ()) if key not in record
     ]
-    if status == "ok":
+    if schema >= 3:
         problems += [
-            f"record.eval.{key} is missing (status ok)"
-            for key in REQUIRED_EVAL_WHEN_OK
-            if key not in record.get("eval", {})
+            f"record.{key} is missing (schema {schema})" for key in REQUIRED_FROM_SCHEMA_3 if key not in record
+        ]
+    if status == "ok":
+        required = REQUIRED_EVAL_WHEN_OK + (REQUIRED_EVAL_WHEN_OK_FROM_SCHEMA_3 if schema >= 3 else ())
+        problems += [
+            f"record.eval.{key} is missing (status ok)" for key in required if key not in record.get("eval", {})
         ]
     if problems:
         raise RecordError(

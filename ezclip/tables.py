@@ -105,20 +105,47 @@ def cell_text(
     if not values:
         return "–", None
     mean, std = mean_std(values)
-    mark = "†" if any(id(r) in odd for r in rs) else ""
+    mark = ("†" if any(id(r) in odd for r in rs) else "") + ("‡" if any(r["eval"].get("skipped") for r in rs) else "")
     return fmt(mean, std, mark=mark), mean
 
 
 def settings_note(cells: Cells, protocol: str, groups: Iterable[str]) -> list[str]:
+    groups = list(groups)
     notes = [n for g in groups for n in cells.column_settings(protocol, g)[1]]
-    return notes + (
-        [
+    if notes:
+        notes.append(
             "† marks numbers measured under other protocol settings than the rest of their column: "
             "not directly comparable"
-        ]
-        if notes
-        else []
-    )
+        )
+    skips = [
+        f"‡ {r['model']['name']}, {g}/{r['eval']['list']}: {len(r['eval']['skipped'])} of "
+        f"{r['eval']['videos_listed']} listed videos skipped (missing or undecodable), accuracy over the rest"
+        for g in groups
+        for (p, _, group), rs in sorted(cells.cells.items())
+        if p == protocol and group == g
+        for r in rs
+        if r["eval"].get("skipped")
+    ]
+    return notes + skips + provenance_notes(cells, protocol)
+
+
+def provenance_notes(cells: Cells, protocol: str) -> list[str]:
+    """Which lists of a protocol's records are not official (custom, unverified or of unknown origin)."""
+    lists = {}
+    for r in cells.ok:
+        if record_protocol_id(r) == protocol:
+            provenance = r["eval"].get("provenance", dict(kind="unknown", label="origin not recorded (schema < 3)"))
+            if provenance["kind"] not in ("official", "generated"):
+                lists.setdefault(f"{r['eval']['dataset']}/{r['eval']['list']}", set()).add(provenance["label"])
+    return [f"split list {name}: {'; '.join(sorted(labels))}" for name, labels in sorted(lists.items())]
+
+
+def splits_kind(cells: Cells, protocol: str) -> str:
+    """'official splits' when every list of the protocol's records was verified against a manifest."""
+    kinds = {r["eval"].get("provenance", {}).get("kind") for r in cells.ok if record_protocol_id(r) == protocol}
+    if kinds == {"official"}:
+        return "official splits"
+    return "" if kinds == {"generated"} else "not only official splits: see the notes"
 
 
 def reported_cells(
@@ -171,13 +198,13 @@ def accuracy_table(
     notes += settings_note(cells, protocol, groups)
     if with_reported:
         notes += foot.lines() + ["* the reported number (or its std) is recalled, not verified against the source"]
-    return Table(benchmark_title(benchmark, title), headers, rows, notes)
+    return Table(benchmark_title(benchmark, title, splits_kind(cells, protocol)), headers, rows, notes)
 
 
-def benchmark_title(benchmark: str, title: str) -> str:
+def benchmark_title(benchmark: str, title: str, splits: str = "") -> str:
     if benchmark.startswith("mini"):
         return f"{title} [mini benchmark: generated videos, tiny CLIP; not comparable with published numbers]"
-    return f"{title} [{benchmark}]"
+    return f"{title} [{benchmark}{', ' + splits if splits else ''}]"
 
 
 def base2novel_table(
@@ -214,7 +241,7 @@ def base2novel_table(
     ] + settings_note(cells, protocol, groups)
     if with_reported:
         notes += foot.lines() + ["* recalled, not verified against the source"]
-    return Table(benchmark_title(benchmark, title), headers, rows, notes)
+    return Table(benchmark_title(benchmark, title, splits_kind(cells, protocol)), headers, rows, notes)
 
 
 # the table kinds a protocol config can declare (``report = dict(table=...)``)

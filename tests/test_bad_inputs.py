@@ -66,6 +66,7 @@ def test_skips_are_counted_in_the_records(mini, tmp_path):
             line=1,
             video=str(videos / "hmdb51" / first),
             reason="video not found",
+            file_state=None,
         )
     ]
 

@@ -64,8 +64,13 @@ def test_schemas_older_ones_read_unknown_ones_refused(tmp_path):
     record = fake_record("zeroshot", "m", "hmdb51", "test_split1", 0.5)
     old = dict(record, schema=1, protocol={k: v for k, v in record["protocol"].items() if k != "report"})
     assert read_record(write(tmp_path / "old.json", old))["protocol"]["report"] == dict(table="accuracy")
-    with pytest.raises(RecordError, match=r"r.json: .*schema 3 is not one this harness reads \(1, 2\)"):
-        validate(dict(record, schema=3), "r.json")
+    two = {k: v for k, v in record.items() if k != "inputs"}
+    two = dict(two, schema=2, eval={k: v for k, v in record["eval"].items() if k != "provenance"})
+    assert read_record(write(tmp_path / "two.json", two)) == two  # what schema 3 added is not asked of it
+    with pytest.raises(RecordError, match=r"record.inputs is missing \(schema 3\); record.eval.provenance is missing"):
+        validate(dict(two, schema=3), "r.json")
+    with pytest.raises(RecordError, match=r"r.json: .*schema 4 is not one this harness reads \(1, 2, 3\)"):
+        validate(dict(record, schema=4), "r.json")
     with pytest.raises(RecordError, match="schema None"):
         validate({k: v for k, v in record.items() if k != "schema"}, "r.json")
     (tmp_path / "bad.json").write_text("{not json")

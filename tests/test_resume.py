@@ -32,9 +32,12 @@ MODEL = textwrap.dedent("""
 """)
 
 
+def record(results):
+    return json.loads(next(results.rglob("*.json")).read_text())
+
+
 def metrics(results):
-    record = next(results.rglob("*.json"))
-    return json.loads(record.read_text())["metrics"]
+    return record(results)["metrics"]
 
 
 def test_killed_training_resumes_to_the_same_metrics(mini, tmp_path):
@@ -77,3 +80,72 @@ def test_killed_training_resumes_to_the_same_metrics(mini, tmp_path):
     out = resumed.communicate(timeout=600)[0]
     assert resumed.returncode == 0, out[-3000:]
     assert metrics(tmp_path / "killed" / "results") == metrics(tmp_path / "whole" / "results")
+    whole, resumed = record(tmp_path / "whole" / "results")["train"], record(tmp_path / "killed" / "results")["train"]
+    assert whole["resumed_from_epoch"] is None and whole["wall_s"] == whole["wall_s_this_process"]
+    assert resumed["resumed_from_epoch"] >= 1 and resumed["wall_s"] > resumed["wall_s_this_process"]
+
+
+def test_the_training_clock_adds_the_time_before_the_checkpoint_it_resumed_from():
+    from ezclip.models.hooks import TrainTimeHook
+
+    first = TrainTimeHook()
+    first.start -= 30  # 30 s trained, then a checkpoint
+    checkpoint = dict(meta=dict(epoch=2))
+    first.before_save_checkpoint(None, checkpoint)
+    resumed = TrainTimeHook()
+    resumed.after_load_checkpoint(None, checkpoint)
+    resumed.start -= 10
+    resumed.after_train(None)
+    assert resumed.resumed_from_epoch == 2 and first.resumed_from_epoch is None
+    assert 40 <= resumed.total_s < 41 and 10 <= resumed.this_process_s < 11
+
+
+def test_resume_reuses_a_record_only_while_what_it_was_computed_from_is_unchanged(mini, tmp_path):
+    import shutil
+
+    from ezclip.benchmark import MiniBenchmark
+    from ezclip.harness import load_protocol, model_setup, run_protocol, stage_changes
+    from ezclip.records import read_records
+    from ezclip.tables import build_tables
+
+    root = Path(shutil.copytree(mini.data_root.parent, tmp_path / "world"))
+    bench = MiniBenchmark(
+        "mini", root / "videos", root / "splits", root / "descriptions", clip=mini.clip, num_frames=4, input_size=32
+    )
+    protocol = load_protocol("zeroshot")
+    results, work = tmp_path / "results", tmp_path / "work"
+    lines = []
+
+    def run(on_error="raise"):
+        lines.clear()
+        run_protocol(protocol, ["clip"], bench, results, work, subset=1, on_error=on_error, log=lines.append)
+        return "\n".join(lines)
+
+    def why(on_error="raise"):
+        setup = model_setup("clip", bench)
+        return stage_changes(results, bench, protocol, setup, protocol.stages[0], 1, on_error=on_error)
+
+    run()
+    assert "done (its records stand" in run() and why() is None
+    test_list = bench.list_file("hmdb51", "test_split1")
+    first = test_list.read_text().splitlines()[0]
+    test_list.write_text(test_list.read_text() + first + "\n")  # the list grew (by a duplicate line)
+    out = run()
+    assert "[clip] zeroshot/k400: redoing (hmdb51/test_split1: changed since its record: list_sha256 " in out
+    assert len(out.splitlines()) == 11  # that line, and one per list of the stage
+
+    # a listed video that is missing: skipped when the user chose skipping, and said so everywhere
+    test_list.write_text(f"missing_clip.mp4 {first.split()[-1]}\n" + test_list.read_text())
+    out = run("skip")
+    assert "hmdb51/test_split1: top-1 " in out and "(11 of 12 listed videos; 1 skipped" in out
+    record = next(r for r in read_records(results) if r["eval"]["list"] == "test_split1" and r["eval"]["dataset"] == "hmdb51")
+    assert record["eval"]["skipped"][0]["file_state"] is None and record["eval"]["videos_evaluated"] == 11
+    table = build_tables(read_records(results))["mini-subset1"]["zeroshot"]
+    assert "‡" in table.markdown() and "1 of 12 listed videos skipped" in table.markdown()
+    assert why("skip") is None
+    assert why("raise").endswith("its record skipped 1 video(s) and this run skips none (--on-error raise)")
+    shutil.copy(bench.video_root("hmdb51") / first.split()[0], bench.video_root("hmdb51") / "missing_clip.mp4")
+    assert why("skip") == (
+        "hmdb51/test_split1: 1 of the 1 video(s) its record skipped changed on disk (e.g. "
+        f"{bench.video_root('hmdb51') / 'missing_clip.mp4'})"
+    )

@@ -150,9 +150,10 @@ def test_import_of_the_vifi_reference(reference_import):
     for dataset in ("k400", "hmdb51", "ucf101", "ssv2"):  # class CSVs written from the manifest
         for set_name in ("classes", "base", "novel"):
             assert read_class_csv(out / dataset / f"{set_name}.csv") == MANIFESTS[dataset][set_name]
-    record = json.loads((out / "hmdb51" / "imported.json").read_text())
-    assert record["lists"]["test_split1"]["sha256_match"] == "yes"
-    assert record["lists"]["test_split1"]["path"] == "datasets_splits/hmdb_splits/val1.txt"
+    record = json.loads((out / "hmdb51" / "provenance.json").read_text())["lists"]["test_split1"]
+    assert (record["sha256_match"], record["kind"]) == ("yes", "official")
+    assert record["path"] == "datasets_splits/hmdb_splits/val1.txt"
+    assert record["label"] == "official ViFi-CLIP:datasets_splits/hmdb_splits/val1.txt@ba5a9187"
 
 
 @needs_reference
@@ -314,8 +315,44 @@ def test_a_source_without_a_known_hash_is_accepted_with_a_warning(tmp_path):
     (row,) = rows
     assert (row.list_name, row.sha256, row.status) == ("train", "unknown", "written")
     assert row.warnings == [f"{train}: not verified: sha256 unknown"]
-    record = json.loads((tmp_path / "out" / "k400" / "imported.json").read_text())
-    assert record["lists"]["train"]["warnings"] == ["not verified: sha256 unknown"]
+    record = json.loads((tmp_path / "out" / "k400" / "provenance.json").read_text())["lists"]["train"]
+    assert record["warnings"] == ["not verified: sha256 unknown"] and record["kind"] == "unverified"
+
+
+def test_an_unverified_train_list_sharing_videos_with_an_evaluation_list_is_refused(tmp_path, capsys):
+    """A copy of the validation list imported as the train list: every video is an evaluation video."""
+    classes = MANIFESTS["k400"]["classes"]
+    folder = tmp_path / "ViFi-CLIP" / "datasets_splits" / "k400_splits"
+    folder.mkdir(parents=True)
+    (folder / "train.txt").write_text("".join(f"val/video{i}.mp4 {i}\n" for i in range(len(classes))))
+    out = tmp_path / "out" / "k400"
+    out.mkdir(parents=True)  # the evaluation list, imported before
+    (out / "val.txt").write_text("".join(f"video{i}.mp4 {i}\n" for i in range(0, len(classes), 50)))
+    args = ["splits", "import", str(tmp_path / "ViFi-CLIP"), "--out", str(tmp_path / "out"), "--datasets", "k400"]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert f"rejected: {folder / 'train.txt'}: 8 of its videos are in the evaluation list val (e.g. video0.mp4)" in (
+        captured.out
+    )
+    assert "pass --allow-overlap" in captured.out and "1 file(s) rejected" in captured.err
+    assert not (out / "train.txt").exists()
+    assert main(args + ["--allow-overlap"]) == 0
+    record = json.loads((out / "provenance.json").read_text())["lists"]["train"]
+    assert record["warnings"][-1] == (
+        "8 of its videos are in the evaluation list val (e.g. video0.mp4); accepted (--allow-overlap)"
+    )
+
+
+@needs_reference
+def test_the_report_lists_the_files_no_manifest_names(tmp_path, capsys):
+    vifi = vifi_copy(tmp_path)
+    (vifi / "datasets_splits" / "hmdb_splits" / "my_notes.txt").write_text("x\n")
+    assert main(["splits", "import", str(vifi), "--out", str(tmp_path / "out"), "--datasets", "hmdb51"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("not used: ViFi-CLIP"))
+    assert "datasets_splits/hmdb_splits/my_notes.txt" in line or "more)" in line
+    unused = splits.verify.unused_files({"ViFi-CLIP": vifi})["ViFi-CLIP"]
+    assert "datasets_splits/hmdb_splits/my_notes.txt" in unused
+    assert "datasets_splits/hmdb_splits/val1.txt" not in unused and "labels/hmdb_51_labels.csv" not in unused
 
 
 @needs_reference
@@ -390,6 +427,36 @@ def test_make_draws_k_per_class_and_the_most_frequent_half_as_base(tmp_path):
     assert len(read_video_list(folder / "novel_test.txt", 4)) == 3 * 4
     recorded = json.loads((folder / "drawn.json").read_text())
     assert recorded["lists"]["base_train_s2"] == dict(class_set="base", per_class=5, seed=2, lines=25)
+    provenance = json.loads((folder / "provenance.json").read_text())["lists"]
+    sha = recorded["train_sha256"][:8]
+    assert provenance["base_train_s2"]["label"] == f"custom: drawn by `splits make` with seed 2 from train.txt@{sha}"
+    assert provenance["novel_test"]["kind"] == "custom"
+
+
+@needs_reference
+def test_provenance_follows_a_list_from_import_to_replacement(tmp_path):
+    """Imported: official. Edited by hand: custom, saying so. Overwritten by `splits make`: custom, drawn."""
+    from ezclip.benchmark import Benchmark
+
+    out = tmp_path / "out"
+    splits.import_splits(REFERENCE / "ViFi-CLIP", out, ["hmdb51"])
+    bench = Benchmark("full", tmp_path / "videos", out)
+    assert bench.provenance("hmdb51", "fewshot_2") == dict(
+        kind="official", label="official ViFi-CLIP:datasets_splits/hmdb_splits/train1_few_shot_2.txt@3b2e45f4"
+    )
+    (out / "hmdb51" / "hand_made.txt").write_text("a.avi 0\n")
+    assert bench.provenance("hmdb51", "hand_made") == dict(
+        kind="custom", label="custom: user-supplied (hand_made.txt has no provenance entry)"
+    )
+    with open(out / "hmdb51" / "test_split2.txt", "a") as f:
+        f.write("extra.avi 0\n")
+    assert bench.provenance("hmdb51", "test_split2")["label"].startswith(
+        "custom: test_split2.txt changed since it was written (official ViFi-CLIP:"
+    )
+    splits.draw_splits(
+        "hmdb51", out / "hmdb51" / "test_split1.txt", out / "hmdb51" / "classes.csv", out, shots=(2,), force=True
+    )
+    assert bench.provenance("hmdb51", "fewshot_2")["label"].startswith("custom: drawn by `splits make` with seed 1")
 
 
 def test_make_is_deterministic_per_seed(tmp_path):

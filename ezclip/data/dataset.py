@@ -12,6 +12,7 @@ from mmaction.registry import DATASETS
 from ezclip.data.lists import read_class_csv, read_descriptions, read_video_list
 from ezclip.data.probe import probe_video
 from ezclip.errors import InputError
+from ezclip.files import file_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -78,7 +79,15 @@ class VideoListDataset(BaseActionDataset):
             if reason is None:
                 data_list.append(dict(filename=filename, label=entry.label, list_line=entry.line))
             elif self.on_error == "skip":
-                self.skipped.append(dict(list_file=str(self.ann_file), line=entry.line, video=filename, reason=reason))
+                self.skipped.append(
+                    dict(
+                        list_file=str(self.ann_file),
+                        line=entry.line,
+                        video=filename,
+                        reason=reason,
+                        file_state=file_state(filename),  # a resumed run redoes the list if this changes
+                    )
+                )
             else:
                 raise InputError(self.ann_file, f"{reason}: {filename}", entry.line)
         if not data_list:

@@ -1,8 +1,10 @@
-"""Hand each loop's class set (and descriptions) from its dataset to the recognizer."""
+"""Runner hooks: hand each loop's class set (and descriptions) from its dataset to the recognizer;
+re-seed per epoch; keep a training's wall time across resumes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
@@ -55,3 +57,39 @@ class EpochSeedHook(Hook):
 
     def before_train_epoch(self, runner: Runner) -> None:
         set_random_seed(self.seed * 100_003 + runner.epoch)
+
+
+@HOOKS.register_module()
+class TrainTimeHook(Hook):
+    """A training's wall time over every attempt: each checkpoint stores the time trained up to it, a
+    resumed run starts from that (time spent after the last checkpoint of a killed attempt is lost
+    with its work) and says which epoch it continued from."""
+
+    META_KEY = "ezclip_train_wall_s"
+
+    def __init__(self) -> None:
+        self.start, self.end = time.time(), None
+        self.before_s = 0.0  # trained before this process, up to the checkpoint it resumed from
+        self.resumed_from_epoch = None
+
+    def before_run(self, runner: Runner) -> None:
+        self.start = time.time()
+
+    def after_train(self, runner: Runner) -> None:
+        self.end = time.time()
+
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict[str, Any]) -> None:
+        meta = checkpoint.get("meta", {})
+        self.before_s = float(meta.get(self.META_KEY, 0.0))
+        self.resumed_from_epoch = int(meta.get("epoch", 0))
+
+    def before_save_checkpoint(self, runner: Runner, checkpoint: dict[str, Any]) -> None:
+        checkpoint.setdefault("meta", {})[self.META_KEY] = self.total_s
+
+    @property
+    def this_process_s(self) -> float:
+        return (self.end or time.time()) - self.start
+
+    @property
+    def total_s(self) -> float:
+        return self.before_s + self.this_process_s

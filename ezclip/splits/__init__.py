@@ -7,7 +7,7 @@ or EZ-CLIP against the manifests and writes the layout every protocol reads::
 
     <out>/<dataset>/<list>.txt        'path label' (or 'path num_frames label'), labels index the list's class set
     <out>/<dataset>/<classset>.csv    'id,name', written from the manifest
-    <out>/<dataset>/imported.json     where each list came from and how it was verified
+    <out>/<dataset>/provenance.json   where each list came from: official (verified), unverified or custom
 
 ``ezclip-bench splits make`` draws new seeded few-shot and base-to-novel lists from a full train list by the
 originals' rule, in the same layout.

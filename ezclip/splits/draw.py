@@ -14,7 +14,7 @@ from ezclip.datasets import base_novel
 from ezclip.errors import InputError
 from ezclip.files import write_text
 from ezclip.records import file_sha256
-from ezclip.splits.manifest import class_csv_text, list_text
+from ezclip.splits.manifest import class_csv_text, list_text, write_provenance
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -119,4 +119,18 @@ def draw_splits(
     files["drawn.json"] = json.dumps(note, indent=1) + "\n"
     for name, text in files.items():
         write_text(folder / name, text)
+    train_id = f"{Path(train_list).name}@{note['train_sha256'][:8]}"
+    write_provenance(  # replaces the entries of the lists overwritten (an official import's among them)
+        folder,
+        {
+            name: dict(
+                kind="custom",
+                label=f"custom: drawn by `splits make` with seed {info['seed']} from {train_id}"
+                if "seed" in info
+                else f"custom: the {info['class_set']} classes of {Path(test_list).name}@{file_sha256(test_list)[:8]}",
+                **info,
+            )
+            for name, info in drawn.items()
+        },
+    )
     return note

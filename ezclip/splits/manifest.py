@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ezclip import datasets, registry
+from ezclip.benchmark import PROVENANCE_FILE
 from ezclip.errors import InputError, UnknownNameError
+from ezclip.files import write_text
+from ezclip.records import file_sha256
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -33,6 +36,11 @@ def load_manifest(dataset: str, manifest_dir: str | Path | None = None) -> dict[
     if manifest.get("dataset") != dataset:
         raise InputError(path, f"manifest is for dataset {manifest.get('dataset')!r}, not {dataset!r}")
     return manifest
+
+
+def is_training_list(name: str) -> bool:
+    """Training lists (``train``, ``base_train_*``, ``fewshot_K``); every other list is evaluated."""
+    return "train" in name or name.startswith("fewshot")
 
 
 CLASS_SETS = ("classes", "base", "novel", "novel_split1", "novel_split2", "novel_split3", "novel220", "novel232")
@@ -86,3 +94,14 @@ def list_text(entries: Iterable[tuple[str, int | None, int]]) -> str:
     return "".join(
         f"{path} {label}\n" if frames is None else f"{path} {frames} {label}\n" for path, frames, label in entries
     )
+
+
+def write_provenance(folder: Path, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record where the lists just written into ``folder`` came from (``Benchmark.provenance`` reads it):
+    each entry replaces the list's old one and holds the sha256 of the file as written."""
+    path = folder / PROVENANCE_FILE
+    index = json.loads(path.read_text()) if path.is_file() else {}
+    index.setdefault("lists", {})
+    for name, entry in entries.items():
+        index["lists"][name] = dict(entry, written_sha256=file_sha256(folder / f"{name}.txt"))
+    write_text(path, json.dumps(index, indent=1, sort_keys=True) + "\n")

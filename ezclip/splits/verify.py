@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,8 +19,10 @@ from ezclip.splits.manifest import (
     class_csv_text,
     class_in_path,
     class_sets,
+    is_training_list,
     list_text,
     load_manifest,
+    write_provenance,
 )
 
 if TYPE_CHECKING:
@@ -178,11 +179,8 @@ def check_list(
 # ---------------------------------------------------------------- import
 
 
-def find_checkouts(source: str | Path, manifests: Iterable[Mapping[str, Any]]) -> dict[str, Path]:
-    """{repo: folder}: SOURCE itself or its immediate sub-folders, recognised by the manifests' file paths."""
-    source = Path(source)
-    if not source.is_dir():
-        raise InputError(source, "not a folder (expected a checkout of ViFi-CLIP or EZ-CLIP, or a folder of them)")
+def manifest_paths(manifests: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """{repo: every file path in it that a manifest names} (lists, class files, the CSVs lists index)."""
     paths = defaultdict(set)
     for manifest in manifests:
         for spec in manifest.get("class_files", []):
@@ -190,6 +188,31 @@ def find_checkouts(source: str | Path, manifests: Iterable[Mapping[str, Any]]) -
         for spec in manifest["lists"].values():
             for src in spec["sources"]:
                 paths[src["repo"]].add(src["path"])
+                if src.get("class_csv"):
+                    paths[src["repo"]].add(src["class_csv"])
+    return paths
+
+
+def unused_files(checkouts: Mapping[str, Path]) -> dict[str, list[str]]:
+    """{repo: files under its split and label folders (the top folders of the paths the manifests name)
+    that no manifest names}: official files the importer does not know, reported instead of ignored."""
+    known = manifest_paths(load_manifest(d) for d in DATASETS)
+    out = {}
+    for repo, folder in sorted(checkouts.items()):
+        tops = sorted({rel.split("/")[0] for rel in known[repo]})
+        files = [
+            p.relative_to(folder).as_posix() for top in tops for p in sorted((folder / top).rglob("*")) if p.is_file()
+        ]
+        out[repo] = [rel for rel in files if rel not in known[repo]]
+    return out
+
+
+def find_checkouts(source: str | Path, manifests: Iterable[Mapping[str, Any]]) -> dict[str, Path]:
+    """{repo: folder}: SOURCE itself or its immediate sub-folders, recognised by the manifests' file paths."""
+    source = Path(source)
+    if not source.is_dir():
+        raise InputError(source, "not a folder (expected a checkout of ViFi-CLIP or EZ-CLIP, or a folder of them)")
+    paths = manifest_paths(manifests)
     found = defaultdict(list)
     for folder in [source] + sorted(p for p in source.iterdir() if p.is_dir()):
         for repo, rels in paths.items():
@@ -201,8 +224,45 @@ def find_checkouts(source: str | Path, manifests: Iterable[Mapping[str, Any]]) -
     return {repo: folders[0] for repo, folders in found.items()}
 
 
+def provenance_label(result: Checked, spec: Mapping[str, Any]) -> str:
+    source = next(s for s in spec["sources"] if s["repo"] == result.repo and s["path"] == result.relpath)
+    if result.sha256 == "yes":
+        return f"official {result.repo}:{result.relpath}@{source['sha256'][:8]}"
+    return f"unverified {result.repo}:{result.relpath} (no known sha256; format, labels and counts checked)"
+
+
+def check_overlap(manifest: Mapping[str, Any], written: dict[str, Checked], folder: Path, allow_overlap: bool) -> None:
+    """An unverified training list sharing videos (by file name) with an evaluation list of its dataset,
+    imported now or before, is rejected (with ``allow_overlap``: accepted, the overlap recorded)."""
+    evaluation = {}
+    for name in sorted(set(written) | {n for n in manifest["lists"] if (folder / f"{n}.txt").is_file()}):
+        if is_training_list(name):
+            continue
+        if name in written:
+            evaluation[name] = {os.path.basename(e[0]) for e in written[name].entries}
+        else:
+            size = len(manifest[manifest["lists"][name]["class_set"]])
+            evaluation[name] = {os.path.basename(e.path) for e in read_video_list(folder / f"{name}.txt", size)}
+    for name, result in list(written.items()):
+        if result.sha256 != "unknown" or not is_training_list(name):
+            continue
+        videos = {os.path.basename(e[0]) for e in result.entries}
+        for other, paths in sorted(evaluation.items()):
+            shared = sorted(videos & paths)
+            if not shared:
+                continue
+            message = f"{len(shared)} of its videos are in the evaluation list {other} (e.g. {shared[0]})"
+            if allow_overlap:
+                result.warnings.append(f"{result.file}: {message}; accepted (--allow-overlap)")
+            else:
+                result.problem(f"{message}; pass --allow-overlap to import it anyway")
+                result.status = "REJECTED"
+                del written[name]
+                break
+
+
 def import_dataset(
-    manifest: Mapping[str, Any], checkouts: Mapping[str, Path], out: str | Path
+    manifest: Mapping[str, Any], checkouts: Mapping[str, Path], out: str | Path, allow_overlap: bool = False
 ) -> tuple[list[Checked], list[str]]:
     """Check every official file of one dataset found in ``checkouts``; write the accepted lists.
 
@@ -244,28 +304,32 @@ def import_dataset(
                 written[list_name] = result
                 result.status = "written"
             rows.append(result)
+    check_overlap(manifest, written, Path(out) / manifest["dataset"], allow_overlap)
     if written:
         folder = Path(out) / manifest["dataset"]
         for set_name, names in class_sets(manifest).items():
             write_text(folder / f"{set_name}.csv", class_csv_text(names))
         for list_name, result in written.items():
             write_text(folder / f"{list_name}.txt", list_text(result.entries))
-        record_path = folder / "imported.json"
-        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-        record.update(dataset=manifest["dataset"], manifest_version=manifest["version"])
-        record.setdefault("lists", {})
-        for list_name, result in written.items():
-            record["lists"][list_name] = dict(
-                class_set=manifest["lists"][list_name]["class_set"],
-                repo=result.repo,
-                path=result.relpath,
-                file=str(result.file),
-                lines=result.lines,
-                classes=result.classes,
-                sha256_match=result.sha256,
-                warnings=[w.split(": ", 1)[1] for w in result.warnings],
-            )
-        write_text(record_path, json.dumps(record, indent=1) + "\n")
+        write_provenance(
+            folder,
+            {
+                name: dict(
+                    kind="official" if result.sha256 == "yes" else "unverified",
+                    label=provenance_label(result, manifest["lists"][name]),
+                    class_set=manifest["lists"][name]["class_set"],
+                    manifest_version=manifest["version"],
+                    repo=result.repo,
+                    path=result.relpath,
+                    file=str(result.file),
+                    lines=result.lines,
+                    classes=result.classes,
+                    sha256_match=result.sha256,
+                    warnings=[w.split(": ", 1)[1] for w in result.warnings],
+                )
+                for name, result in written.items()
+            },
+        )
     return rows, missing
 
 
@@ -274,6 +338,7 @@ def import_splits(
     out: str | Path | None = None,
     datasets: Iterable[str] = DATASETS,
     manifest_dir: str | Path | None = None,
+    allow_overlap: bool = False,
 ) -> tuple[list[Checked], dict[str, list[str]]]:
     """Import every official list found under ``source`` into ``out``.
 
@@ -285,12 +350,17 @@ def import_splits(
     out = Path(out) if out else default_splits()
     rows, missing = [], {}
     for manifest in manifests:
-        dataset_rows, missing[manifest["dataset"]] = import_dataset(manifest, checkouts, out)
+        dataset_rows, missing[manifest["dataset"]] = import_dataset(manifest, checkouts, out, allow_overlap)
         rows += dataset_rows
     return rows, missing
 
 
-def print_report(rows: Sequence[Checked], missing: Mapping[str, Sequence[str]], out: str | Path) -> None:
+def print_report(
+    rows: Sequence[Checked],
+    missing: Mapping[str, Sequence[str]],
+    out: str | Path,
+    unused: Mapping[str, Sequence[str]] | None = None,
+) -> None:
     from tabulate import tabulate
 
     table = [
@@ -314,5 +384,11 @@ def print_report(rows: Sequence[Checked], missing: Mapping[str, Sequence[str]], 
     for dataset, names in missing.items():
         if names:
             print(f"not in SOURCE: {dataset}: {', '.join(names)}")
+    for repo, files in (unused or {}).items():
+        if files:
+            shown = ", ".join(files[:MAX_PROBLEMS]) + (
+                f", ... ({len(files) - MAX_PROBLEMS} more)" if len(files) > MAX_PROBLEMS else ""
+            )
+            print(f"not used: {repo}: {len(files)} file(s) no manifest names: {shown}")
     written = sum(r.status == "written" for r in rows)
     print(f"{written} list(s) written under {out}" if written else "no list written")
