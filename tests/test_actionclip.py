@@ -240,3 +240,15 @@ def test_runner_trains_with_the_recipe_and_evaluates(video_dataset, tmp_path):
     assert {"clip.visual", "clip.transformer", "clip.token_embedding", "fusion.transformer"} <= changed
     metrics = runner.val_loop.run()
     assert 0.0 <= metrics["acc/top1"] <= 1.0
+
+
+def test_export_to_the_official_layout_is_the_converter_inverse(official):
+    model = tiny_official(official, "Transf")
+    exported = model.to_official_checkpoint()
+    clip_state = official_clip_state(official)
+    assert set(exported["model_state_dict"]) == set(clip_state) - {"input_resolution", "context_length", "vocab_size"}
+    assert set(exported["fusion_model_state_dict"]) == set(official["fusion_states"]["Transf"])
+    for key, value in exported["fusion_model_state_dict"].items():
+        assert torch.equal(value, official["fusion_states"]["Transf"][key]), key
+    converted, _ = ActionCLIP.from_official_checkpoint(exported)
+    assert all(torch.equal(converted[k], v) for k, v in model.state_dict().items())

@@ -186,3 +186,15 @@ def test_convert_command_and_predict_load_a_vificlip_checkpoint(tmp_path, capsys
         == 0
     )
     assert "probability" in capsys.readouterr().out
+
+
+def test_export_to_the_official_layout_is_the_converter_inverse():
+    torch.manual_seed(0)
+    model = tiny()
+    exported = model.to_official_checkpoint()
+    assert {k.removeprefix("module.") for k in exported["model"]} == OFFICIAL_KEYS - {
+        "prompt_learner.complete_text_embeddings"  # class-dependent: the official loader recomputes it
+    }
+    converted, from_base = vificlip_from_official_state_dict(exported)
+    assert set(converted) | set(from_base) == set(model.state_dict())
+    assert all(torch.equal(converted[k], model.state_dict()[k]) for k in converted)

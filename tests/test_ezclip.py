@@ -162,3 +162,18 @@ def test_descriptions_are_used_alone_and_templates_otherwise(tmp_path):
 def test_prompts_are_tied_to_the_frame_count():
     with pytest.raises(ValueError, match="tied to 4 frame positions, got 8"):
         tiny().encode_video(torch.randn(1, 8, 3, 32, 32))
+
+
+def test_export_to_the_official_layout_is_the_converter_inverse():
+    """Exported keys are exactly the official model's (the fixture's, from the official code); read back,
+    every tensor is the same."""
+    fixture, state = load_fixture()
+    model = tiny()
+    model.load_state_dict(EZCLIP.from_official_state_dict(state), strict=True)
+    exported = model.to_official_checkpoint()["model_state_dict"]
+    skipped = {"input_resolution", "context_length", "vocab_size"}
+    assert set(exported) == set(state) - skipped
+    for key, value in exported.items():
+        assert torch.equal(value, state[key]), key
+    converted, from_base = EZCLIP.from_official_checkpoint(model.to_official_checkpoint())
+    assert from_base == [] and converted.keys() == model.state_dict().keys()

@@ -138,7 +138,9 @@ def test_resume_reuses_a_record_only_while_what_it_was_computed_from_is_unchange
     test_list.write_text(f"missing_clip.mp4 {first.split()[-1]}\n" + test_list.read_text())
     out = run("skip")
     assert "hmdb51/test_split1: top-1 " in out and "(11 of 12 listed videos; 1 skipped" in out
-    record = next(r for r in read_records(results) if r["eval"]["list"] == "test_split1" and r["eval"]["dataset"] == "hmdb51")
+    record = next(
+        r for r in read_records(results) if r["eval"]["list"] == "test_split1" and r["eval"]["dataset"] == "hmdb51"
+    )
     assert record["eval"]["skipped"][0]["file_state"] is None and record["eval"]["videos_evaluated"] == 11
     table = build_tables(read_records(results))["mini-subset1"]["zeroshot"]
     assert "‡" in table.markdown() and "1 of 12 listed videos skipped" in table.markdown()

@@ -205,3 +205,12 @@ def test_the_harness_optimizer_uses_the_official_groups():
         new = {names[id(p)].startswith(("cct.", "mit.", "prompts_")) for p in group["params"]}
         assert len(new) == 1 and group["lr"] == pytest.approx(3e-3 if new.pop() else 3e-4)
     assert sum(p.numel() for g in wrapper.optimizer.param_groups for p in g["params"]) == sum(trainable(model).values())
+
+
+def test_export_to_the_official_layout_is_the_converter_inverse(official):
+    model, _ = official
+    _, state = load_fixture()
+    exported = model.to_official_checkpoint()["model"]
+    assert set(exported) == set(state) - {"input_resolution", "context_length", "vocab_size"}
+    for key, value in exported.items():
+        assert torch.equal(value, state[key]), key

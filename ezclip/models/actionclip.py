@@ -237,6 +237,19 @@ class ActionCLIP(VideoCLIP):
         state = checkpoint.get("model_state_dict", checkpoint)
         return cls.from_official_state_dict(state, checkpoint.get("fusion_model_state_dict")), []
 
+    def to_official_checkpoint(self) -> dict[str, Any]:
+        """The inverse of ``from_official_checkpoint``: the CLIP and the fusion head side by side, as
+        ``utils/saving.py`` writes them."""
+        model, fusion = {}, {}
+        for key, value in self.state_dict().items():
+            if key.startswith("clip."):
+                model[key.removeprefix("clip.")] = value
+            elif key.startswith("fusion."):
+                fusion[key.removeprefix("fusion.")] = value
+            else:
+                raise ValueError(f"{key!r} has no place in an official ActionCLIP checkpoint")
+        return dict(model_state_dict=model, fusion_model_state_dict=fusion)
+
     @staticmethod
     def from_official_state_dict(
         state: Mapping[str, Any], fusion_state: Mapping[str, torch.Tensor] | None = None

@@ -139,6 +139,13 @@ class VideoCLIP(BaseModel):
 
         return vificlip_from_official_state_dict(checkpoint)
 
+    def to_official_checkpoint(self) -> dict[str, Any]:
+        """This model's weights in its method's official checkpoint layout (what ``from_official_checkpoint``
+        reads): released-weight rehearsals and tests export trained models with it."""
+        from ezclip.models.convert import vificlip_to_official_checkpoint
+
+        return vificlip_to_official_checkpoint(self.state_dict())
+
     # -- class set and text features ------------------------------------------------------------
     def set_classes(self, classes: Iterable[str], descriptions: Sequence[str] | None = None) -> None:
         """The class set that ``predict`` scores and the loss trains on."""

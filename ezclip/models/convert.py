@@ -88,6 +88,24 @@ def vificlip_from_official_state_dict(state: Mapping[str, Any]) -> tuple[dict[st
     return converted, list(VIFICLIP_FROM_BASE_CLIP)
 
 
+def vificlip_to_official_checkpoint(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """The inverse of ``vificlip_from_official_state_dict``: ``{'model': ...}`` with DDP's ``module.``
+    names; the token table stays out (the official model keeps none), as does the class-dependent
+    ``complete_text_embeddings`` buffer, which the official loader deletes and recomputes."""
+    official = {}
+    for key, value in state.items():
+        if key in VIFICLIP_FROM_BASE_CLIP:
+            continue
+        if key == "clip.logit_scale":
+            name = "logit_scale"
+        else:
+            name = next((theirs + key[len(ours) :] for theirs, ours in VIFICLIP_PREFIXES if key.startswith(ours)), None)
+            if name is None:
+                raise ValueError(f"{key!r} has no place in an official ViFi-CLIP checkpoint")
+        official[f"module.{name}"] = value
+    return dict(model=official)
+
+
 def load_official_vificlip(model: ModuleT, state: Mapping[str, Any]) -> ModuleT:
     """Load an official ViFi-CLIP checkpoint into ``model`` (a ``VideoCLIP`` already holding its base CLIP).
 

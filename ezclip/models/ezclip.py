@@ -178,6 +178,26 @@ class EZCLIP(VideoCLIP):
         """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint."""
         return cls.from_official_state_dict(checkpoint.get("model_state_dict", checkpoint)), []
 
+    def to_official_checkpoint(self) -> dict[str, Any]:
+        """The inverse of ``from_official_checkpoint``: ``{'model_state_dict': ...}`` in the official names,
+        with the zero ``visual.temporal_embedding`` the official model carries."""
+        official = {}
+        for key, value in self.state_dict().items():
+            if key == "temporal_prompts":
+                official["visual.transformer.T_prompt_embeddings"] = value
+            elif key.startswith(("visual_adapters.", "text_adapters.")):
+                tower, index, layer, leaf = key.split(".")
+                prefix = "visual.transformer" if tower == "visual_adapters" else "transformer"
+                fc = {"down": "D_fc1", "up": "D_fc2"}[layer]
+                official[f"{prefix}.resblocks.{index}.Adapter.{fc}.{leaf}"] = value
+            elif key.startswith("clip."):
+                official[key.removeprefix("clip.")] = value
+            else:
+                raise ValueError(f"{key!r} has no place in an official EZ-CLIP checkpoint")
+        width = self.clip.visual.transformer.width
+        official["visual.temporal_embedding"] = torch.zeros(1, self.num_frames, width)
+        return dict(model_state_dict=official)
+
     @staticmethod
     def from_official_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map an official EZ-CLIP state dict (``model_state_dict`` of its checkpoints) to this model's names."""

@@ -278,6 +278,21 @@ class XCLIP(VideoCLIP):
         """``(state dict, keys left to the base CLIP)`` from a loaded official checkpoint."""
         return cls.from_official_state_dict(checkpoint.get("model", checkpoint)), []
 
+    def to_official_checkpoint(self) -> dict[str, Any]:
+        """The inverse of ``from_official_checkpoint``: ``{'model': ...}`` in the official names."""
+        official = {}
+        for key, value in self.state_dict().items():
+            match = re.fullmatch(r"cct\.(\d+)\.(message_(?:fc|ln|attn)\..+)", key)
+            if match:
+                official[f"visual.transformer.resblocks.{match[1]}.{match[2]}"] = value
+            elif key.startswith(("mit.", "prompts_")):
+                official[key] = value
+            elif key.startswith("clip."):
+                official[key.removeprefix("clip.")] = value
+            else:
+                raise ValueError(f"{key!r} has no place in an official X-CLIP checkpoint")
+        return dict(model=official)
+
     @staticmethod
     def from_official_state_dict(state: Mapping[str, Any]) -> dict[str, Any]:
         """Map an official X-CLIP state dict (``state['model']`` of its checkpoints) to this model's names:
