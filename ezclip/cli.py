@@ -122,6 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int | None:
         stages=args.stage.split(",") if args.stage else None,
         force=args.force,
         precision=args.precision,
+        released=args.released,
+        cache=args.cache,
     )
     if benchmark.profiles_runs:  # the models' cost as they ran, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
@@ -129,6 +131,25 @@ def cmd_run(args: argparse.Namespace) -> int | None:
         profile_as_run(models, benchmark, Path(args.results) / "efficiency" / "mini.json")
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
+
+
+def cmd_released_ls(args: argparse.Namespace) -> int | None:
+    from ezclip.released import listing
+
+    rows = listing(args.released, args.models.split(",") if args.models else None)
+    headers = [
+        "model",
+        "stands for",
+        "file",
+        "trained at",
+        "in " + args.released if args.released else "",
+        "published at",
+    ]
+    print(tabulate(rows, headers=headers))
+    print("* the link gives no file name: save the download under this one (its origin: ezclip/registry/released/)")
+    if args.released:
+        found = sum(r[4] == "found" for r in rows)
+        print(f"{found} of {len(rows)} released checkpoints found in {args.released}")
 
 
 def cmd_tables(args: argparse.Namespace) -> int | None:
@@ -428,7 +449,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="fp32",
         help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); recorded",
     )
+    run.add_argument(
+        "--released",
+        metavar="DIR",
+        help="evaluate the checkpoints the official repositories published (found in DIR by their names; "
+        "see `released ls`) instead of training",
+    )
     run.set_defaults(func=cmd_run)
+
+    released = sub.add_parser("released", help="the checkpoints the official repositories publish")
+    released_sub = released.add_subparsers(dest="released_command", required=True)
+    released_ls = released_sub.add_parser("ls", help="per model and protocol stage, the file expected and its source")
+    released_ls.add_argument("--released", metavar="DIR", help="also say which of them DIR holds")
+    released_ls.add_argument("--models", help="comma-separated model names (default: all with releases)")
+    released_ls.set_defaults(func=cmd_released_ls)
 
     plan = sub.add_parser("plan", help="list a protocol's jobs; emit a Slurm array script of the pending ones")
     plan.add_argument("protocol")

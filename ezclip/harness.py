@@ -56,10 +56,18 @@ def protocol_id(protocol: Config) -> str:
     return records.protocol_id(protocol.name, protocol.variant)
 
 
-def model_setup(name: str, benchmark: Benchmark, recipe_kind: str = "native") -> dict[str, Any]:
-    """The model dict and training recipe of ``name`` on ``benchmark``."""
+def model_setup(
+    name: str, benchmark: Benchmark, recipe_kind: str = "native", checkpoint: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The model dict and training recipe of ``name`` on ``benchmark``; with a released ``checkpoint``
+    (a manifest entry), at the architecture, frames and normalisation it was trained with (the mini
+    benchmark's tiny CLIP and frame count still replace them)."""
     cfg = load_model_config(name)
     model = cfg.model.to_dict()
+    if checkpoint is not None:
+        model["clip"] = dict(model["clip"], arch=checkpoint["arch"])
+        model["num_frames"] = checkpoint["frames"]
+        model["data_preprocessor"] = dict(model["data_preprocessor"], normalization=checkpoint["normalization"])
     if benchmark.clip is not None:
         model["clip"] = dict(model["clip"], **benchmark.clip)
     if benchmark.num_frames is not None:
@@ -88,6 +96,7 @@ def job_inputs(
     subset: int | None,
     precision: str,
     seed: int,
+    weights_sha256: str | None = None,
 ) -> dict[str, Any]:
     """What one evaluation record is computed from: a resumed run reuses a record only when all of this
     is unchanged (``reuse_problem``). Files count by content (sha256), videos by their root."""
@@ -113,7 +122,9 @@ def job_inputs(
         precision=precision,
         seed=seed,
     )
-    if stage.get("train") and recipe.get("epochs", 0) > 0:
+    if weights_sha256 is not None:  # released weights: nothing is trained
+        inputs["released_sha256"] = weights_sha256
+    elif stage.get("train") and recipe.get("epochs", 0) > 0:
         inputs.update(files(stage["train"], "train_"))
     return inputs
 
@@ -154,14 +165,16 @@ def stage_changes(
     precision: str = "fp32",
     seed: int = 0,
     on_error: str = "raise",
+    weights: Mapping[str, Any] | None = None,
 ) -> str | None:
     """Why a stage must run (None when every record it writes exists and may be reused)."""
     recipe = stage_recipe(setup["recipe"], stage, protocol.name)
+    sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
     for ev in stage["evaluate"]:
-        path = record_path(Path(results_dir), benchmark, protocol, setup["name"], stage["name"], ev, subset)
+        path = record_path(Path(results_dir), benchmark, protocol, model_key(setup, weights), stage["name"], ev, subset)
         if not path.is_file():
             return f"{ev['dataset']}/{ev['list']}: no record yet"
-        inputs = job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed)
+        inputs = job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256)
         problem = reuse_problem(records.read_record(path), inputs, on_error)
         if problem:
             return f"{ev['dataset']}/{ev['list']}: {problem}"
@@ -182,19 +195,35 @@ def run_protocol(
     force: bool = False,
     precision: str = "fp32",
     log: Callable[..., Any] = print,
+    released: str | Path | None = None,
+    cache: str | Path | None = None,
 ) -> list[Path]:
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
+
+    With ``released`` (a folder of the checkpoints the official repositories publish), a model that
+    trains is not trained: each stage evaluates the released file that stands for it (found by its
+    published name, converted once and cached by its sha256 under ``cache``), at its own architecture,
+    frames and normalisation; a stage without one gets skipped records that say which file is expected
+    and where it is published. Models that train nothing (CLIP) run as usual.
 
     A stage whose records all exist and were computed from what this run would use (``job_inputs``) is
     not run again unless ``force``, so an interrupted sweep resumes where it stopped; one that differs
     is redone, saying why in one line. An interrupted training resumes from its last epoch checkpoint."""
     written = []
     for name in model_names:
-        setup = model_setup(name, benchmark, recipe_kind)
+        plain = model_setup(name, benchmark, recipe_kind)
         for stage in select_stages(protocol, stages):
+            weights = released_weights(name, plain, protocol, stage, released, cache)
+            setup = (
+                model_setup(name, benchmark, recipe_kind, weights["checkpoint"])
+                if weights and weights.get("path")
+                else plain
+            )
             job = f"[{name}] {protocol_id(protocol)}/{stage['name']}"
             if not force:
-                why = stage_changes(results_dir, benchmark, protocol, setup, stage, subset, precision, seed, on_error)
+                why = stage_changes(
+                    results_dir, benchmark, protocol, setup, stage, subset, precision, seed, on_error, weights
+                )
                 if why is None:
                     log(f"{job}: done (its records stand: nothing they were computed from changed)")
                     continue
@@ -212,8 +241,44 @@ def run_protocol(
                 seed=seed,
                 precision=precision,
                 log=log,
+                weights=weights,
             )
     return written
+
+
+def released_weights(
+    name: str,
+    setup: Mapping[str, Any],
+    protocol: Config,
+    stage: Mapping[str, Any],
+    folder: str | Path | None,
+    cache: str | Path | None,
+) -> dict[str, Any] | None:
+    """With a released-weights ``folder``, the manifest entry standing for this stage with the file's
+    ``path`` in the folder, or a ``reason`` why there is none; None for a run that trains (no folder) or a
+    model that trains nothing."""
+    if folder is None or not (stage.get("train") and setup["recipe"].get("epochs", 0) > 0):
+        return None
+    from ezclip import released
+    from ezclip.benchmark import default_cache
+
+    base = dict(folder=str(folder), cache=str(cache or default_cache()))
+    checkpoint = released.checkpoint_for(name, protocol_id(protocol), stage["name"])
+    if checkpoint is None:
+        why = released.not_released(name)
+        return dict(
+            base,
+            path=None,
+            reason=f"no released {name} checkpoint stands for {protocol_id(protocol)}/{stage['name']}"
+            + (f" ({why})" if why else ""),
+        )
+    path = released.find(checkpoint, folder)
+    return dict(base, checkpoint=checkpoint, path=path, reason=None if path else released.expected(checkpoint, folder))
+
+
+def model_key(setup: Mapping[str, Any], weights: Mapping[str, Any] | None) -> str:
+    """Where a model's records go: released weights apart from what was trained here (never averaged)."""
+    return setup["name"] + ("@released" if weights is not None else "")
 
 
 def record_path(
@@ -248,10 +313,12 @@ def run_stage(
     seed: int = 0,
     precision: str = "fp32",
     log: Callable[..., Any] = print,
+    weights: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
+    sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
     inputs = {
-        (ev["dataset"], ev["list"]): job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed)
+        (ev["dataset"], ev["list"]): job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256)
         for ev in stage["evaluate"]
     }
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe, training data and subset
@@ -265,9 +332,26 @@ def run_stage(
     set_random_seed(seed)
     from mmaction.registry import MODELS
 
-    model = MODELS.build(copy.deepcopy(setup["model"]))
+    model_dict = copy.deepcopy(setup["model"])
+    loaded = None
+    if weights is not None and weights.get("path"):
+        from ezclip import released
+
+        recognizer = MODELS.get(model_dict["type"])
+        state, from_base, sha256 = released.converted(Path(weights["path"]), recognizer, Path(weights["cache"]))
+        if not from_base and benchmark.clip is None:  # every tensor comes from the file: no base CLIP to load
+            model_dict["clip"] = dict(model_dict["clip"], pretrained=None)
+        loaded = (state, from_base)
+    model = MODELS.build(model_dict)
+    if loaded is not None:
+        released.load(model, Path(weights["path"]), *loaded)
+        log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: released weights {weights['path']} ({sha256[:12]}…)")
+    # the benchmark's input size; on real data a released checkpoint's own (the mini's tiny CLIP keeps its own)
+    input_size = (
+        weights["checkpoint"]["input_size"] if loaded is not None and benchmark.clip is None else benchmark.input_size
+    )
     common = dict(
-        input_size=benchmark.input_size,
+        input_size=input_size,
         batch_size=recipe.get("batch_size", 8),
         eval_batch_size=recipe.get("eval_batch_size"),
         seed=seed,
@@ -286,7 +370,7 @@ def run_stage(
             report=dict(protocol.report),
         ),
         stage=stage["name"],
-        model=model_info(setup, model),
+        model=model_info(setup, model, weights, sha256),
         seed=seed,
         **({"benchmark_fingerprint": benchmark.fingerprint} if benchmark.fingerprint else {}),
     )
@@ -301,9 +385,9 @@ def run_stage(
             subset,
         )
 
-    train_info, skip_reason = None, None
+    train_info, skip_reason = None, weights["reason"] if weights else None
     epochs = recipe.get("epochs", 0)
-    if stage.get("train") and epochs > 0 and any(p.requires_grad for p in model.parameters()):
+    if weights is None and stage.get("train") and epochs > 0 and any(p.requires_grad for p in model.parameters()):
         t = stage["train"]
         skip_reason = missing_list(benchmark, t, "training")
         if not skip_reason:
@@ -356,7 +440,7 @@ def run_stage(
 
     written = []
     for ev in stage["evaluate"]:
-        path = record_path(results_dir, benchmark, protocol, name, stage["name"], ev, subset)
+        path = record_path(results_dir, benchmark, protocol, model_key(setup, weights), stage["name"], ev, subset)
         record = dict(base, train=train_info, eval=dict(ev), inputs=inputs[(ev["dataset"], ev["list"])])
         reason = skip_reason or missing_list(benchmark, ev, "evaluation")
         if reason:
@@ -392,7 +476,7 @@ def run_stage(
             skipped=dataset.skipped,
             num_classes=len(classes),
             frames=model.num_frames,
-            input_size=benchmark.input_size,
+            input_size=input_size,
             crops=recipe.get("test_crops", 1),
             split_version=benchmark.split_version(ev["dataset"]),
             provenance=benchmark.provenance(ev["dataset"], ev["list"]),
@@ -438,8 +522,21 @@ def missing_list(benchmark: Benchmark, spec: Mapping[str, Any], what: str) -> st
     return None
 
 
-def model_info(setup: Mapping[str, Any], model: nn.Module) -> dict[str, Any]:
+def model_info(
+    setup: Mapping[str, Any],
+    model: nn.Module,
+    weights: Mapping[str, Any] | None = None,
+    sha256: str | None = None,
+) -> dict[str, Any]:
     total, trainable = count_parameters(model)
+    if weights is not None:  # released weights: which file, and where it is published
+        checkpoint = weights.get("checkpoint") or {}
+        released = dict(
+            file=Path(weights["path"]).name if weights.get("path") else checkpoint.get("file"),
+            sha256=sha256,
+            url=checkpoint.get("url"),
+            published_at=checkpoint.get("published_at"),
+        )
     return dict(
         name=setup["name"],
         config_path=setup["path"],
@@ -455,6 +552,7 @@ def model_info(setup: Mapping[str, Any], model: nn.Module) -> dict[str, Any]:
         params_trainable=trainable,
         normalization=getattr(model.data_preprocessor, "normalization", None),
         **({"ablation": dict(setup["ablation"])} if setup.get("ablation") else {}),
+        **({"released": released} if weights is not None else {}),
     )
 
 

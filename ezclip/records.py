@@ -54,6 +54,7 @@ class ModelInfo(TypedDict):
     normalization: str | None
     ablation: NotRequired[dict]
     text_source: NotRequired[str | None]
+    released: NotRequired[dict]  # evaluated from a released checkpoint: file, sha256, url, published_at
 
 
 class TrainInfo(TypedDict):
@@ -159,12 +160,18 @@ def record_benchmark_id(record: Record) -> str:
     return benchmark_id(record["benchmark"], record.get("subset"))
 
 
+def model_key(record: Record) -> str:
+    """The model as tables and ids know it: ``xclip``, or ``xclip@released`` for the released checkpoints
+    (kept apart from what was trained here, never averaged with it)."""
+    return record["model"]["name"] + ("@released" if "released" in record["model"] else "")
+
+
 def job_id(record: Record) -> str:
     """protocol/model/stage/dataset/list: one evaluation of one model."""
     return "/".join(
         [
             record["protocol"]["name"],
-            record["model"]["name"],
+            model_key(record),
             record["stage"],
             record["eval"]["dataset"],
             record["eval"]["list"],

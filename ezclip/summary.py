@@ -8,7 +8,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from ezclip.datasets import TABLE_ORDER
-from ezclip.records import record_benchmark_id, record_protocol_id
+from ezclip.records import model_key, record_benchmark_id, record_protocol_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -70,7 +70,7 @@ class Cells:
         # ablated models: {name: dict(of=..., change=...)}; they get their own table
         self.ablations = {r["model"]["name"]: r["model"]["ablation"] for r in self.ok if r["model"].get("ablation")}
         for r in self.ok:
-            self.cells[(record_protocol_id(r), r["model"]["name"], r["eval"]["group"])].append(r)
+            self.cells[(record_protocol_id(r), model_key(r), r["eval"]["group"])].append(r)
 
     def chance(self, protocol: str, group: str) -> float | None:
         sizes = [

@@ -20,7 +20,7 @@ from tabulate import tabulate
 
 from ezclip import registry
 from ezclip.files import atomic_path
-from ezclip.records import read_records, record_protocol_id
+from ezclip.records import model_key, read_records, record_protocol_id
 from ezclip.summary import (
     Cells,
     group_order,
@@ -73,7 +73,7 @@ class Footnotes:
 
 def model_label(rs: Sequence[Record]) -> str:
     r = rs[0]["model"]
-    return f"{r['name']} ({r['arch']}, {r['frames']}f)"
+    return f"{r['name']} ({r['arch']}, {r['frames']}f)" + (" [released weights]" if "released" in r else "")
 
 
 class Table:
@@ -126,7 +126,18 @@ def settings_note(cells: Cells, protocol: str, groups: Iterable[str]) -> list[st
         for r in rs
         if r["eval"].get("skipped")
     ]
-    return notes + skips + provenance_notes(cells, protocol)
+    return notes + skips + provenance_notes(cells, protocol) + weights_note(cells, protocol)
+
+
+def weights_note(cells: Cells, protocol: str) -> list[str]:
+    released = [r for r in cells.ok if record_protocol_id(r) == protocol and "released" in r["model"]]
+    if not released:
+        return []
+    files = sorted({f"{r['model']['released']['file']} ({r['model']['released']['sha256'][:12]}…)" for r in released})
+    return [
+        "Rows marked [released weights] evaluate the checkpoints the authors published, without training "
+        f"({', '.join(files)}); the other rows were trained here. The two are never averaged."
+    ]
 
 
 def provenance_notes(cells: Cells, protocol: str) -> list[str]:
@@ -340,7 +351,7 @@ def build_tables(records: Iterable[Record]) -> dict[str, dict[str, Table]]:
                 sorted(
                     [
                         record_protocol_id(r),
-                        r["model"]["name"],
+                        model_key(r),
                         r["stage"],
                         f"{r['eval']['dataset']}/{r['eval']['list']}",
                         r["status"],

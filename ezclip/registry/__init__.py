@@ -6,6 +6,8 @@ results wherever it runs:
   setting (``EZCLIP_MODEL_PATH`` adds folders of the user's, searched first);
 - ``protocols/``: one versioned config per protocol;
 - ``splits/``: per dataset, the manifest of the official split files (sha256, lines, classes);
+- ``released/``: per model, the checkpoints its official repository publishes, and the protocol stage
+  each stands for (``ezclip-bench run --released``);
 - ``reference/``: published numbers with their sources (accuracy, efficiency);
 - ``golden/``: the mini benchmark's golden results and backbone (``ezclip-bench regression``).
 """
@@ -18,6 +20,7 @@ MODELS = ROOT / "models"
 PROTOCOLS = ROOT / "protocols"
 SPLITS = ROOT / "splits"
 REFERENCE = ROOT / "reference"
+RELEASED = ROOT / "released"
 GOLDEN = ROOT / "golden"
 
 
