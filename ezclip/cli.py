@@ -133,6 +133,38 @@ def cmd_run(args: argparse.Namespace) -> int | None:
     print(f"tables: {len(written)} files under {args.results}/tables")
 
 
+def cmd_paper(args: argparse.Namespace) -> int | None:
+    """Every protocol a released checkpoint stands for, from the released checkpoints, then the tables."""
+    from ezclip import released
+    from ezclip.benchmark import resolve
+    from ezclip.harness import load_protocol, run_protocol
+    from ezclip.tables import write_tables
+    from ezclip.zoo import list_models
+
+    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
+    for pid in released.protocols():
+        name, _, variant = pid.partition("+")
+        protocol = load_protocol(name, variant or None)
+        # a variant is run for the models released under it; a protocol for every model (CLIP needs no weights,
+        # a model without a release gets records saying so)
+        models = released.models_for(pid) if variant else list(list_models())
+        print(benchmark.title(f"{protocol.title} ({pid}) from released checkpoints: {', '.join(models)}"))
+        run_protocol(
+            protocol,
+            models,
+            benchmark,
+            args.results,
+            args.work_dir,
+            subset=args.subset,
+            on_error=args.on_error,
+            precision=args.precision,
+            released=args.released,
+            cache=args.cache,
+        )
+    written, _ = write_tables(args.results)
+    print(f"tables: {len(written)} files under {args.results}/tables")
+
+
 def cmd_released_ls(args: argparse.Namespace) -> int | None:
     from ezclip.released import listing
 
@@ -456,6 +488,19 @@ def build_parser() -> argparse.ArgumentParser:
         "see `released ls`) instead of training",
     )
     run.set_defaults(func=cmd_run)
+
+    paper = sub.add_parser(
+        "paper",
+        help="regenerate the papers' tables from the released checkpoints (every protocol one stands for)",
+    )
+    paper.add_argument("--released", metavar="DIR", required=True, help="the downloaded checkpoints (`released ls`)")
+    add_run_arguments(paper)
+    paper.add_argument("--results", default="results", help="where records and tables go")
+    paper.add_argument("--work-dir", default="work_dirs")
+    paper.add_argument("--subset", type=int, help="the first N videos of each class of every list")
+    paper.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    paper.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    paper.set_defaults(func=cmd_paper)
 
     released = sub.add_parser("released", help="the checkpoints the official repositories publish")
     released_sub = released.add_subparsers(dest="released_command", required=True)

@@ -257,7 +257,8 @@ def released_weights(
     """With a released-weights ``folder``, the manifest entry standing for this stage with the file's
     ``path`` in the folder, or a ``reason`` why there is none; None for a run that trains (no folder) or a
     model that trains nothing."""
-    if folder is None or not (stage.get("train") and setup["recipe"].get("epochs", 0) > 0):
+    # a model whose own recipe trains nothing (CLIP) needs no released checkpoint
+    if folder is None or not stage.get("train") or not load_model_config(name).get("recipe", {}).get("epochs", 0):
         return None
     from ezclip import released
     from ezclip.benchmark import default_cache

@@ -40,6 +40,18 @@ def checkpoint_for(model: str, protocol: str, stage: str) -> dict[str, Any] | No
     return next((c for c in manifest.get("checkpoints", []) if (c["protocol"], c["stage"]) == (protocol, stage)), None)
 
 
+def protocols() -> list[str]:
+    """The protocol ids (with variants) some released checkpoint stands for, in the papers' order."""
+    ids = {c["protocol"] for m in manifests().values() for c in m["checkpoints"] if c["protocol"]}
+    order = ("zeroshot", "base2novel", "fewshot")
+    return sorted(ids, key=lambda pid: (order.index(pid.split("+")[0]) if pid.split("+")[0] in order else 9, pid))
+
+
+def models_for(protocol: str) -> list[str]:
+    """The models with a released checkpoint for ``protocol``."""
+    return [m for m, d in manifests().items() if any(c["protocol"] == protocol for c in d["checkpoints"])]
+
+
 def not_released(model: str) -> str:
     manifest = manifests().get(model)
     if manifest is None:

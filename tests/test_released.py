@@ -176,3 +176,27 @@ def test_a_corrupt_or_foreign_file_is_one_error_naming_it(mini, trained_and_rele
             log=lambda *a: None,
         )
     assert not (tmp / f"r-{bad.name}").exists()
+
+
+def test_paper_runs_every_protocol_a_release_stands_for(mini, tmp_path, monkeypatch, capsys):
+    """`ezclip-bench paper`: with no file downloaded yet, CLIP (which needs none) is evaluated on every
+    protocol, every other job is a skipped record naming the file it expects, and tables are written."""
+    import ezclip.benchmark
+
+    monkeypatch.setattr(ezclip.benchmark, "resolve", lambda *a, **k: mini)
+    (tmp_path / "downloads").mkdir()
+    args = ["paper", "--released", str(tmp_path / "downloads"), "--results", str(tmp_path / "results")]
+    assert main(args + ["--subset", "1", "--work-dir", str(tmp_path / "work")]) == 0
+    assert released.protocols() == ["zeroshot", "base2novel", "base2novel+full_base", "fewshot"]
+    records = read_records(tmp_path / "results")
+    ok = {r["model"]["name"] for r in records if r["status"] == "ok"}
+    assert ok == {"clip"}
+    variant = [r for r in records if r["protocol"]["variant"] == "full_base"]
+    assert {r["model"]["name"] for r in variant} == {"ezclip"} and len(variant) == 4 * 2
+    reasons = {r["reason"] for r in records if r["model"]["name"] == "xclip" and r["protocol"]["name"] == "fewshot"}
+    assert any("few_ucf_16.pth not found; published at https://github.com/nbl97/" in x for x in reasons)
+    assert "Jobs not reported above" in (tmp_path / "results" / "tables" / "mini-subset1" / "status.md").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:  # argparse: the folder is required
+        main(["paper"])
+    assert exit_.value.code == 2 and "--released" in capsys.readouterr().err
