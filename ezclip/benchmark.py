@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from mmengine.config import Config
 
 ENV = dict(
-    data_root="EZCLIP_DATA_ROOT", splits="EZCLIP_SPLITS", descriptions="EZCLIP_DESCRIPTIONS", cache="EZCLIP_CACHE"
+    data_root="EZCLIP_DATA_ROOT",
+    splits="EZCLIP_SPLITS",
+    descriptions="EZCLIP_DESCRIPTIONS",
+    cache="EZCLIP_CACHE",
+    clip_weights="EZCLIP_CLIP_WEIGHTS",
 )
 
 
@@ -50,6 +54,7 @@ class Benchmark:
     splits_root: Path
     descriptions: Path | None = None
     clip: dict | None = None  # replaces every model's clip=dict(...) (the mini benchmark's tiny CLIP)
+    clip_weights: Path | None = None  # a local CLIP weights file for every model's pretrained= (real data)
     num_frames: int | None = None  # replaces every model's frame count (mini)
     input_size: int = 224
     reversal_pairs: dict = field(default_factory=dict)  # dataset -> [(class a, class b)]
@@ -148,19 +153,28 @@ def resolve(
     tiny_clip_settings: Mapping[str, Any] | None = None,
     tiny_clip: str | Path | None = None,
     log: Callable[..., Any] = print,
+    clip_weights: str | Path | None = None,
 ) -> Benchmark:
     """The benchmark for these settings (arguments first, then environment variables); with no data
     root anywhere, the mini benchmark, generated (and its tiny CLIP pretrained) on first use, with the
     process's CPU numerics pinned (``ezclip.numerics``) so that its numbers are the same on every
     x86-64 machine with AVX2. ``tiny_clip_settings`` changes the tiny CLIP's pretraining settings;
-    ``tiny_clip`` (a weights file) replaces the pretrained tiny CLIP (the regression's golden backbone)."""
+    ``tiny_clip`` (a weights file) replaces the pretrained tiny CLIP (the regression's golden backbone).
+    ``clip_weights`` (real data) is a local CLIP weights file every model loads instead of its config's
+    ``pretrained`` tag (OpenAI's ``ViT-B-16.pt`` on a machine without network)."""
     data_root = data_root or os.environ.get(ENV["data_root"])
     descriptions = descriptions or os.environ.get(ENV["descriptions"])
+    clip_weights = clip_weights or os.environ.get(ENV["clip_weights"])
     if data_root:
         splits = Path(splits) if splits else default_splits()
         pairs = {"ssv2": [list(p) for p in SSV2_REVERSAL_PAIRS]}
         return Benchmark(
-            "full", Path(data_root), splits, Path(descriptions) if descriptions else None, reversal_pairs=pairs
+            "full",
+            Path(data_root),
+            splits,
+            Path(descriptions) if descriptions else None,
+            reversal_pairs=pairs,
+            clip_weights=Path(clip_weights) if clip_weights else None,
         )
     from ezclip.mini.generate import NUM_FRAMES, ensure_mini
     from ezclip.mini.pretrain import ARCH, SETTINGS, ensure_tiny_clip

@@ -101,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int | None:
     from ezclip.zoo import list_models
 
     protocol = load_protocol(args.protocol, args.variant)
-    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
+    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     models = args.models.split(",") if args.models else list(list_models())
     print(
         benchmark.title(
@@ -124,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int | None:
         precision=args.precision,
         released=args.released,
         cache=args.cache,
+        workers=args.workers,
     )
     if benchmark.profiles_runs:  # the models' cost as they ran, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
@@ -141,7 +142,7 @@ def cmd_paper(args: argparse.Namespace) -> int | None:
     from ezclip.tables import write_tables
     from ezclip.zoo import list_models
 
-    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
+    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     for pid in released.protocols():
         name, _, variant = pid.partition("+")
         protocol = load_protocol(name, variant or None)
@@ -160,9 +161,35 @@ def cmd_paper(args: argparse.Namespace) -> int | None:
             precision=args.precision,
             released=args.released,
             cache=args.cache,
+            workers=args.workers,
         )
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
+
+
+def cmd_rehearsal(args: argparse.Namespace) -> int | None:
+    from ezclip.rehearsal import rehearse
+
+    summaries = rehearse(
+        args.out, args.official_list, args.models.split(","), args.classes, args.per_class, args.workers
+    )
+    print(
+        tabulate(
+            [
+                [
+                    s["model"],
+                    f"{s['arch']} {s['frames']}f x{s['crops']}",
+                    s["videos"],
+                    f"{s['parity_max_abs']:.1e}",
+                    f"{s['decode_videos_per_s']:.1f}",
+                    f"{s['model_videos_per_s']:.2f}",
+                ]
+                for s in summaries
+            ],
+            headers=["model", "checkpoint", "videos", "parity max |Δ|", "decode videos/s", "model videos/s"],
+        )
+    )
+    print(f"rehearsal passed; summary in {Path(args.out) / 'rehearsal.json'}")
 
 
 def cmd_released_ls(args: argparse.Namespace) -> int | None:
@@ -218,7 +245,7 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
     from ezclip.zoo import list_models
 
     protocol = load_protocol(args.protocol, args.variant)
-    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
+    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     models = args.models.split(",") if args.models else list(list_models())
     jobs = plan_jobs(protocol, models, benchmark, args.results, args.subset)
     print(
@@ -250,7 +277,7 @@ def cmd_data(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
     from ezclip.datacheck import check_data, missing_class_files
 
-    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache)
+    benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     datasets = args.datasets.split(",") if args.datasets else None
     rows = check_data(benchmark, datasets, probe=not args.no_probe)
     print(
@@ -308,6 +335,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--splits", help="imported split lists (env EZCLIP_SPLITS)")
     parser.add_argument("--descriptions", help="EZ-CLIP's GPT_discription folder (env EZCLIP_DESCRIPTIONS)")
     parser.add_argument("--cache", help="cache for the mini benchmark and tiny CLIP (env EZCLIP_CACHE)")
+    parser.add_argument(
+        "--clip-weights",
+        help="a local CLIP weights file every model loads instead of its config's pretrained tag, e.g. OpenAI's "
+        "ViT-B-16.pt (env EZCLIP_CLIP_WEIGHTS)",
+    )
 
 
 def cmd_splits_import(args: argparse.Namespace) -> int | None:
@@ -482,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); recorded",
     )
     run.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="data-loader worker processes that decode videos (default 0: in the running process)",
+    )
+    run.add_argument(
         "--released",
         metavar="DIR",
         help="evaluate the checkpoints the official repositories published (found in DIR by their names; "
@@ -500,7 +538,22 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--subset", type=int, help="the first N videos of each class of every list")
     paper.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     paper.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    paper.add_argument("--workers", type=int, default=0, help="data-loader worker processes (default 0)")
     paper.set_defaults(func=cmd_paper)
+
+    rehearsal = sub.add_parser(
+        "rehearsal",
+        help="run the released-weights path at full size on random official-layout checkpoints and generated videos",
+    )
+    rehearsal.add_argument("--out", default=".cache/rehearsal", help="where its data, checkpoints and records go")
+    rehearsal.add_argument(
+        "--official-list", help="HMDB-51 test split 1 of a ViFi-CLIP checkout (else a generated list in its format)"
+    )
+    rehearsal.add_argument("--models", default="ezclip,actionclip,vificlip,xclip")
+    rehearsal.add_argument("--classes", type=int, default=8, help="classes of the list with videos (default 8)")
+    rehearsal.add_argument("--per-class", type=int, default=2, help="videos per class (default 2)")
+    rehearsal.add_argument("--workers", type=int, default=2, help="data-loader worker processes (default 2)")
+    rehearsal.set_defaults(func=cmd_rehearsal)
 
     released = sub.add_parser("released", help="the checkpoints the official repositories publish")
     released_sub = released.add_subparsers(dest="released_command", required=True)

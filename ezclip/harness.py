@@ -68,6 +68,8 @@ def model_setup(
         model["clip"] = dict(model["clip"], arch=checkpoint["arch"])
         model["num_frames"] = checkpoint["frames"]
         model["data_preprocessor"] = dict(model["data_preprocessor"], normalization=checkpoint["normalization"])
+    if benchmark.clip_weights is not None:
+        model["clip"] = dict(model["clip"], pretrained=str(benchmark.clip_weights))
     if benchmark.clip is not None:
         model["clip"] = dict(model["clip"], **benchmark.clip)
     if benchmark.num_frames is not None:
@@ -197,6 +199,7 @@ def run_protocol(
     log: Callable[..., Any] = print,
     released: str | Path | None = None,
     cache: str | Path | None = None,
+    workers: int = 0,
 ) -> list[Path]:
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
 
@@ -242,6 +245,7 @@ def run_protocol(
                 precision=precision,
                 log=log,
                 weights=weights,
+                workers=workers,
             )
     return written
 
@@ -315,6 +319,7 @@ def run_stage(
     precision: str = "fp32",
     log: Callable[..., Any] = print,
     weights: Mapping[str, Any] | None = None,
+    workers: int = 0,
 ) -> list[Path]:
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
     sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
@@ -358,6 +363,7 @@ def run_stage(
         seed=seed,
         precision=precision,
         log_level=benchmark.log_level,
+        num_workers=workers,
     )
     base = dict(
         schema=records.SCHEMA,
