@@ -247,18 +247,27 @@ def test_a_list_that_is_the_official_one_but_for_its_bytes_says_why(tmp_path, ch
 
 
 @needs_reference
-def test_a_list_with_other_content_says_so(tmp_path):
+def test_a_list_with_other_content_says_where(tmp_path):
+    """The manifest's line-block digests place a difference: the run of 100 lines it starts in."""
     vifi = vifi_copy(tmp_path)
     file = vifi / "datasets_splits/hmdb_splits/val1.txt"
     lines = file.read_bytes().split(b"\n")
-    file.write_bytes(b"\r\n".join(lines[:6] + lines[7:]))  # CRLF, and a line removed
-    rows, _ = splits.import_splits(vifi, tmp_path / "out", ["hmdb51"])
-    [problem] = [p for p in row_for(rows, "hmdb51", "test_split1").problems if "sha256 mismatch" in p]
-    assert problem.endswith("and its content differs from the official file besides)")
-    file.write_bytes(b"\n".join(lines[:6] + lines[7:]))
-    rows, _ = splits.import_splits(vifi, tmp_path / "out", ["hmdb51"])
-    [problem] = [p for p in row_for(rows, "hmdb51", "test_split1").problems if "sha256 mismatch" in p]
-    assert problem.endswith("(not the official file: its content differs)")
+
+    def problem_after(data):
+        file.write_bytes(data)
+        rows, _ = splits.import_splits(vifi, tmp_path / "out", ["hmdb51"])
+        return next(p for p in row_for(rows, "hmdb51", "test_split1").problems if "sha256 mismatch" in p)
+
+    swapped = lines[:741] + [lines[742], lines[741]] + lines[743:]  # two lines in the middle swap places
+    assert problem_after(b"\n".join(swapped)).endswith(
+        "(not the official file: its content differs from the official file's in lines 701-800)"
+    )
+    assert problem_after(b"\r\n".join(lines[:6] + lines[7:])).endswith(  # CRLF, and a line removed
+        "core.autocrlf=false`): and besides, its content differs from the official file's in lines 1-100)"
+    )
+    assert problem_after(b"\n".join(lines[:1200]) + b"\n").endswith(  # cut short after line 1200
+        "(not the official file: its content differs from the official file's in lines 1201-1300)"
+    )
 
 
 @needs_reference

@@ -29,6 +29,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
 MAX_PROBLEMS = 10  # per file, in the report
+# a manifest source's ``blocks``: the sha256 prefixes (8 hex each, concatenated) of every run of 100 lines
+# of the official file, so that a list with other content can be told where it differs
+BLOCK_LINES = 100
+
+
+def line_blocks(data: bytes, size: int = BLOCK_LINES) -> str:
+    lines = data.split(b"\n")
+    return "".join(hashlib.sha256(b"\n".join(lines[i : i + size])).hexdigest()[:8] for i in range(0, len(lines), size))
 
 
 # ---------------------------------------------------------------- checking one official file
@@ -69,16 +77,16 @@ def check_hash_and_count(result: Checked, spec: Mapping[str, Any], count: int, w
         if actual != spec["sha256"]:
             result.problem(
                 f"sha256 mismatch: {actual[:12]}... instead of {spec['sha256'][:12]}... "
-                f"({why_not_official(result.file, spec['sha256'])})"
+                f"({why_not_official(result.file, spec['sha256'], spec.get('blocks'))})"
             )
     if spec.get(what) is not None and count != spec[what]:
         result.problem(f"{count} {what} instead of {spec[what]}")
 
 
-def why_not_official(file: Path, sha256: str) -> str:
+def why_not_official(file: Path, sha256: str, blocks: str | None = None) -> str:
     """Why a file is not the official one, where its bytes say: CRLF line endings (a checkout with
-    git's core.autocrlf), a UTF-8 BOM or trailing whitespace; and whether undoing exactly that gives the
-    official file."""
+    git's core.autocrlf), a UTF-8 BOM or trailing whitespace, and whether undoing exactly that gives the
+    official file; else, from the manifest's ``blocks``, the first run of lines whose content differs."""
     data = file.read_bytes()
     lines = data.split(b"\n")
     found = []
@@ -92,14 +100,28 @@ def why_not_official(file: Path, sha256: str) -> str:
     if trailing:
         found.append(f"trailing whitespace on {len(trailing)} line(s), first at line {trailing[0]}")
     if not found:
-        return "not the official file: its content differs"
+        return f"not the official file: {first_difference(data, blocks)}"
     normalised = b"\n".join(line.rstrip(b"\r").rstrip(b" \t") for line in lines).removeprefix(b"\xef\xbb\xbf")
     verdict = (
         "without them it is the official file"
         if hashlib.sha256(normalised).hexdigest() == sha256
-        else "and its content differs from the official file besides"
+        else f"and besides, {first_difference(normalised, blocks)}"
     )
     return f"{'; '.join(found)}: {verdict}"
+
+
+def first_difference(data: bytes, blocks: str | None) -> str:
+    """Where a file's content first differs from the official file's, by runs of ``BLOCK_LINES`` lines."""
+    if not blocks:
+        return "its content differs"
+    ours, blocks = ([digests[i : i + 8] for i in range(0, len(digests), 8)] for digests in (line_blocks(data), blocks))
+    for i, (mine, official) in enumerate(zip(ours, blocks)):
+        if mine != official:
+            return (
+                f"its content differs from the official file's in lines {i * BLOCK_LINES + 1}-{(i + 1) * BLOCK_LINES}"
+            )
+    end = min(len(ours), len(blocks)) * BLOCK_LINES
+    return f"its first {end} lines are the official file's; it {'ends early' if len(ours) < len(blocks) else 'goes on'}"
 
 
 def check_class_file(manifest: Mapping[str, Any], spec: Mapping[str, Any], file: Path) -> Checked:
