@@ -149,8 +149,50 @@ def _atomic_local_writes() -> None:
     LocalBackend.put, LocalBackend.put_text = put, put_text
 
 
+# Messages of the libraries that say nothing about a run here; silenced in this one place.
+HARMLESS_WARNINGS = (
+    "Fail to import ``MultiScaleDeformableAttention``",  # mmcv-lite has no compiled ops; nothing here uses them
+)
+HARMLESS_LOG_MESSAGES = (
+    '"FileClient" will be deprecated',  # mmengine's own hooks still build one
+    '"HardDiskBackend" is the alias of "LocalBackend"',
+    "Did not find last_checkpoint to be resumed",  # a fresh training; the harness says when it resumes
+    "No pretrained weights loaded for model",  # open_clip on every random init; records name the weights
+)
+
+
+def _quiet_harmless_messages() -> None:
+    """Filter the known-harmless warnings (``HARMLESS_WARNINGS``) and log lines of mmengine's and
+    open_clip's loggers (``HARMLESS_LOG_MESSAGES``); everything else still shows."""
+    import logging
+    import warnings
+
+    for message in HARMLESS_WARNINGS:
+        warnings.filterwarnings("ignore", message=f".*{message}")
+
+    def harmless(record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not any(message in text for message in HARMLESS_LOG_MESSAGES)
+
+    if getattr(logging.getLogger(), "_ezclip_quiet", False):
+        return
+    logging.getLogger()._ezclip_quiet = True
+    logging.getLogger().addFilter(harmless)  # open_clip logs on the root logger
+
+    from mmengine.logging import MMLogger
+
+    init = MMLogger.__init__
+
+    def quiet_init(self: MMLogger, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.addFilter(harmless)
+
+    MMLogger.__init__ = quiet_init
+
+
 def apply() -> None:
     _declare_torchvision_ops()
+    _quiet_harmless_messages()
     _numpy2_aliases()
     _stub_missing_mmaction_drn()
     _colorjitter_hue_numpy2()

@@ -125,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int | None:
         released=args.released,
         cache=args.cache,
         workers=args.workers,
+        per_device_batch=args.per_device_batch,
     )
     if benchmark.profiles_runs:  # the models' cost as they ran, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
@@ -190,6 +191,23 @@ def cmd_rehearsal(args: argparse.Namespace) -> int | None:
         )
     )
     print(f"rehearsal passed; summary in {Path(args.out) / 'rehearsal.json'}")
+
+
+def cmd_mini_search(args: argparse.Namespace) -> int | None:
+    from ezclip.benchmark import default_cache, resolve
+    from ezclip.minisearch import search
+    from ezclip.recipes import MINI_RECIPES
+    from ezclip.zoo import list_models, load_model_config
+
+    benchmark = resolve(cache=args.cache)  # the mini benchmark: no data root
+    models = (
+        args.models.split(",")
+        if args.models
+        else [m for m in list_models() if load_model_config(m).get("recipe", {}).get("epochs", 0)]
+    )
+    work = Path(args.work or Path(args.cache or default_cache()) / "mini-search")
+    search(models, benchmark, work, args.out or MINI_RECIPES)
+    print(f"wrote {args.out or MINI_RECIPES}; commit it with the change that made the search necessary")
 
 
 def cmd_released_ls(args: argparse.Namespace) -> int | None:
@@ -267,7 +285,7 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
         if v
     )
     if args.slurm and pending:
-        write_text(args.slurm, slurm_script(args.protocol, args.variant, pending, extra))
+        write_text(args.slurm, slurm_script(args.protocol, args.variant, pending, extra, args.gpus_per_job, args.nodes))
         print(f"wrote {args.slurm}: sbatch it to run {len(pending)} array tasks")
     if args.jobs:
         write_text(args.jobs, "".join(job_command(args.protocol, args.variant, j, extra) + "\n" for j in pending))
@@ -516,8 +534,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
-        default=0,
-        help="data-loader worker processes that decode videos (default 0: in the running process)",
+        help="data-loader worker processes per process that decode videos (default: the CPUs per process less "
+        "one, at most 8, on real data; 0, in the running process, on the mini benchmark)",
+    )
+    run.add_argument(
+        "--per-device-batch",
+        type=int,
+        help="videos per process and step; the recipe's batch is the global batch the original trained with, "
+        "reached by gradient accumulation (default: 128 frames' worth, e.g. 4 videos of 32 frames)",
     )
     run.add_argument(
         "--released",
@@ -538,7 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--subset", type=int, help="the first N videos of each class of every list")
     paper.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     paper.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
-    paper.add_argument("--workers", type=int, default=0, help="data-loader worker processes (default 0)")
+    paper.add_argument("--workers", type=int, help="data-loader worker processes per process (as for run)")
     paper.set_defaults(func=cmd_paper)
 
     rehearsal = sub.add_parser(
@@ -555,6 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
     rehearsal.add_argument("--workers", type=int, default=2, help="data-loader worker processes (default 2)")
     rehearsal.set_defaults(func=cmd_rehearsal)
 
+    mini_search = sub.add_parser(
+        "mini-search",
+        help="choose each model's mini-benchmark learning rate and epochs by one rule (run when a model or the "
+        "mini world changes)",
+    )
+    mini_search.add_argument("--models", help="comma-separated (default: every registered model that trains)")
+    mini_search.add_argument("--cache", help="the mini benchmark's cache (env EZCLIP_CACHE)")
+    mini_search.add_argument("--work", help="trial checkpoints and records (default <cache>/mini-search)")
+    mini_search.add_argument("--out", help="results file (default ezclip/registry/mini_recipes.json)")
+    mini_search.set_defaults(func=cmd_mini_search)
+
     released = sub.add_parser("released", help="the checkpoints the official repositories publish")
     released_sub = released.add_subparsers(dest="released_command", required=True)
     released_ls = released_sub.add_parser("ls", help="per model and protocol stage, the file expected and its source")
@@ -570,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--results", default="results")
     plan.add_argument("--subset", type=int)
     plan.add_argument("--slurm", metavar="FILE", help="write a Slurm array script, one task per pending job")
+    plan.add_argument("--gpus-per-job", type=int, default=1, help="GPUs per job: one process each, via torchrun")
+    plan.add_argument("--nodes", type=int, default=1, help="nodes per job (torchrun on each)")
     plan.add_argument("--jobs", metavar="FILE", help="write the pending jobs' commands, one per line")
     plan.set_defaults(func=cmd_plan)
 

@@ -55,6 +55,7 @@ def loader(
         batch_size=batch_size,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
         sampler=sampler,
         drop_last=False,
         dataset=dict(dataset, pipeline=pipeline, test_mode=not train),
@@ -79,6 +80,8 @@ def runner_config(
     paramwise_cfg: Mapping[str, Any] | None = None,
     optim_constructor: str | None = None,
     warmup_epochs: int = 0,
+    min_lr_ratio: float = 0.0,
+    accumulation: int = 1,
     seed: int = 0,
     log_interval: int = 10,
     log_level: str = "WARNING",
@@ -87,9 +90,13 @@ def runner_config(
     checkpoint_interval: int = 1,
     resume: bool = False,
     precision: str = "fp32",
+    progress: bool = False,
 ) -> dict[str, Any]:
     """A complete mmengine config dict; ``train``/``val``/``test`` are ``data_split`` dicts or None.
 
+    ``batch_size`` is per process; ``accumulation`` optimizer steps are taken every that many batches
+    (mmengine's ``accumulative_counts``). ``min_lr_ratio``: the cosine schedule's floor, a fraction of
+    the learning rate (X-CLIP's ``lr_min = lr / 100``).
     ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
     only), evaluation through the loops' autocast (fp16 on a GPU, bf16 on a CPU; see ``eval_dtype``)."""
     if precision not in PRECISIONS:
@@ -114,7 +121,8 @@ def runner_config(
             else None,
             sampler_seed=dict(type="DistSamplerSeedHook"),
         ),
-        custom_hooks=[dict(type="ClassTextHook"), dict(type="EpochSeedHook", seed=seed)],
+        custom_hooks=[dict(type="ClassTextHook"), dict(type="EpochSeedHook", seed=seed)]
+        + ([dict(type="ProgressHook")] if progress else []),
         resume=resume,  # continue from the work dir's last checkpoint, if there is one
         log_processor=dict(type="LogProcessor", window_size=10, by_epoch=max_iters is None),
         log_level=log_level,
@@ -139,6 +147,7 @@ def runner_config(
             )
         cfg["optim_wrapper"] = dict(
             optimizer=dict(optimizer),
+            **({"accumulative_counts": accumulation} if accumulation > 1 else {}),
             **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {}),
             **({"constructor": optim_constructor} if optim_constructor else {}),
         )
@@ -151,7 +160,7 @@ def runner_config(
             cfg["optim_wrapper"].update(
                 type="AmpOptimWrapper", dtype={"fp16": "float16", "bf16": "bfloat16"}[precision]
             )
-        cfg["param_scheduler"] = _schedule(max_epochs, warmup_epochs) if max_iters is None else []
+        cfg["param_scheduler"] = _schedule(max_epochs, warmup_epochs, min_lr_ratio) if max_iters is None else []
     for name, split in (("val", val), ("test", test)):
         if split is not None:
             cfg[f"{name}_dataloader"] = loader(
@@ -171,6 +180,31 @@ def eval_dtype(precision: str) -> str:
 
 def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+FRAMES_PER_DEVICE = 128  # X-CLIP's and ViFi-CLIP's 4 videos x 32 frames per GPU
+
+
+def batch_plan(global_batch: int, frames: int, per_device: int | None = None, processes: int = 1) -> dict[str, int]:
+    """How a recipe's global batch (what the original trained with) is made on ``processes`` processes:
+    ``per_device`` videos per step (default: ``FRAMES_PER_DEVICE`` frames' worth, at most the global batch's
+    share), accumulated over ``accumulation`` steps; ``global`` is what that gives (the recipe's batch,
+    rounded up when it does not divide)."""
+    share = max(1, global_batch // processes)
+    per_device = min(per_device or max(1, FRAMES_PER_DEVICE // frames), share)
+    accumulation = max(1, -(-global_batch // (per_device * processes)))
+    return dict(
+        recipe=global_batch,
+        per_device=per_device,
+        processes=processes,
+        accumulation=accumulation,
+        effective=per_device * processes * accumulation,
+    )
+
+
+def default_workers(processes: int = 1) -> int:
+    """Data-loader workers per process: the CPUs per process less one for the process itself, at most 8."""
+    return min(8, max(1, (os.cpu_count() or 1) // processes - 1))
 
 
 def init_distributed() -> bool:
@@ -199,8 +233,9 @@ def make_runner(cfg: dict[str, Any]) -> Runner:
     return Runner(**kwargs)
 
 
-def _schedule(max_epochs: int, warmup_epochs: int) -> list[dict[str, Any]]:
-    """Linear warm-up from (almost) 0, then cosine to 0, stepped per iteration (EZ-CLIP/ActionCLIP's shape)."""
+def _schedule(max_epochs: int, warmup_epochs: int, min_lr_ratio: float = 0.0) -> list[dict[str, Any]]:
+    """Linear warm-up from (almost) 0, then cosine to ``min_lr_ratio`` of the learning rate (0: EZ-CLIP's
+    and ActionCLIP's shape), stepped per iteration."""
     steps = []
     if warmup_epochs:
         steps.append(
@@ -217,7 +252,7 @@ def _schedule(max_epochs: int, warmup_epochs: int) -> list[dict[str, Any]]:
         steps.append(
             dict(
                 type="CosineAnnealingLR",
-                eta_min=0.0,
+                **({"eta_min_ratio": min_lr_ratio} if min_lr_ratio else {"eta_min": 0.0}),
                 by_epoch=True,
                 begin=warmup_epochs,
                 end=max_epochs,

@@ -19,7 +19,15 @@ from mmengine.runner import set_random_seed
 
 from ezclip import records, registry
 from ezclip.data.lists import read_class_csv
-from ezclip.engine import data_split, eval_dtype, make_runner, runner_config, world_size
+from ezclip.engine import (
+    batch_plan,
+    data_split,
+    default_workers,
+    eval_dtype,
+    make_runner,
+    runner_config,
+    world_size,
+)
 from ezclip.errors import InputError, UnknownNameError
 from ezclip.files import file_state
 from ezclip.models import count_parameters
@@ -199,7 +207,8 @@ def run_protocol(
     log: Callable[..., Any] = print,
     released: str | Path | None = None,
     cache: str | Path | None = None,
-    workers: int = 0,
+    workers: int | None = None,
+    per_device_batch: int | None = None,
 ) -> list[Path]:
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
 
@@ -212,6 +221,8 @@ def run_protocol(
     A stage whose records all exist and were computed from what this run would use (``job_inputs``) is
     not run again unless ``force``, so an interrupted sweep resumes where it stopped; one that differs
     is redone, saying why in one line. An interrupted training resumes from its last epoch checkpoint."""
+    if workers is None:
+        workers = 0 if benchmark.in_process_loading else default_workers(world_size())
     written = []
     for name in model_names:
         plain = model_setup(name, benchmark, recipe_kind)
@@ -246,6 +257,7 @@ def run_protocol(
                 log=log,
                 weights=weights,
                 workers=workers,
+                per_device_batch=per_device_batch,
             )
     return written
 
@@ -320,6 +332,7 @@ def run_stage(
     log: Callable[..., Any] = print,
     weights: Mapping[str, Any] | None = None,
     workers: int = 0,
+    per_device_batch: int | None = None,
 ) -> list[Path]:
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
     sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
@@ -352,18 +365,22 @@ def run_stage(
     if loaded is not None:
         released.load(model, Path(weights["path"]), *loaded)
         log(f"[{name}] {protocol_id(protocol)}/{stage['name']}: released weights {weights['path']} ({sha256[:12]}…)")
-    # the benchmark's input size; on real data a released checkpoint's own (the mini's tiny CLIP keeps its own)
     input_size = (
-        weights["checkpoint"]["input_size"] if loaded is not None and benchmark.clip is None else benchmark.input_size
+        benchmark.input_size
+        or (weights["checkpoint"]["input_size"] if loaded is not None else recipe.get("input_size"))
+        or model.clip.visual.image_size[0]
     )
+    # the recipe's batch is the global batch the original trained with: per process, and accumulated
+    batch = batch_plan(recipe.get("batch_size", 8), model.num_frames, per_device_batch, world_size())
     common = dict(
         input_size=input_size,
-        batch_size=recipe.get("batch_size", 8),
-        eval_batch_size=recipe.get("eval_batch_size"),
+        batch_size=batch["per_device"],
+        eval_batch_size=recipe.get("eval_batch_size") or batch["per_device"],
         seed=seed,
         precision=precision,
         log_level=benchmark.log_level,
         num_workers=workers,
+        progress=benchmark.progress,
     )
     base = dict(
         schema=records.SCHEMA,
@@ -400,7 +417,9 @@ def run_stage(
         if not skip_reason:
             log(
                 f"[{name}] {protocol_id(protocol)}/{stage['name']}: training on {t['dataset']}/{t['list']} "
-                f"for {epochs} epochs ..."
+                f"for {epochs} epochs, global batch {batch['effective']} = {batch['per_device']} per process x "
+                f"{batch['processes']} process(es) x {batch['accumulation']} accumulated"
+                + (f" (the recipe's {batch['recipe']}, rounded up)" if batch["effective"] != batch["recipe"] else "")
             )
             cfg = runner_config(
                 model,
@@ -411,6 +430,8 @@ def run_stage(
                 paramwise_cfg=recipe.get("paramwise_cfg"),
                 optim_constructor=recipe.get("optim_constructor"),
                 warmup_epochs=recipe.get("warmup_epochs", 0),
+                min_lr_ratio=recipe.get("min_lr_ratio", 0.0),
+                accumulation=batch["accumulation"],
                 flip=benchmark.hflip(t["dataset"]),
                 checkpoint=True,
                 checkpoint_interval=recipe.get("checkpoint_interval", 1),
@@ -430,9 +451,12 @@ def run_stage(
                 skipped=dataset.skipped,
                 epochs=epochs,
                 precision=precision,
-                batch_size_per_process=common["batch_size"],
-                batch_size_global=common["batch_size"] * world_size(),
-                processes=world_size(),
+                batch_size_per_process=batch["per_device"],
+                batch_size_global=batch["effective"],
+                batch_size_recipe=batch["recipe"],
+                accumulation=batch["accumulation"],
+                processes=batch["processes"],
+                workers=workers,
                 optimizer=cfg["optim_wrapper"]["optimizer"],
                 wall_s=round(clock.total_s, 1),
                 wall_s_this_process=round(clock.this_process_s, 1),
@@ -582,26 +606,50 @@ def plan_jobs(
     return jobs
 
 
-def job_command(protocol_name: str, variant: str | None, job: Mapping[str, Any], extra_args: str = "") -> str:
+def job_command(
+    protocol_name: str,
+    variant: str | None,
+    job: Mapping[str, Any],
+    extra_args: str = "",
+    launcher: str = "ezclip-bench",
+) -> str:
     """The ``ezclip-bench run`` call of one job (a model and a stage of a protocol)."""
     variant_arg = f" --variant {variant}" if variant else ""
-    return f"ezclip-bench run {protocol_name}{variant_arg} --models {job['model']} --stage {job['stage']}{extra_args}"
+    return f"{launcher} run {protocol_name}{variant_arg} --models {job['model']} --stage {job['stage']}{extra_args}"
 
 
 def slurm_script(
-    protocol_name: str, variant: str | None, jobs: Iterable[Mapping[str, Any]], extra_args: str = ""
+    protocol_name: str,
+    variant: str | None,
+    jobs: Iterable[Mapping[str, Any]],
+    extra_args: str = "",
+    gpus_per_job: int = 1,
+    nodes: int = 1,
 ) -> str:
-    """A Slurm array script running each pending job as one ``ezclip-bench run`` call."""
+    """A Slurm array script running each pending job as one ``ezclip-bench run`` call; a job on several
+    GPUs (or nodes) runs as one process per GPU through torchrun (one launcher task per node), which
+    the harness joins as mmengine's ``pytorch`` launcher."""
     variant_arg = f" --variant {variant}" if variant else ""
-    lines = [job_command(protocol_name, variant, j, extra_args) for j in jobs]
+    launcher = "ezclip-bench"
+    if gpus_per_job * nodes > 1:
+        launcher = (
+            f"srun torchrun --nnodes {nodes} --nproc-per-node {gpus_per_job} --rdzv-id $SLURM_JOB_ID "
+            "--rdzv-backend c10d --rdzv-endpoint $MASTER_ADDR:29500 $(command -v ezclip-bench)"
+        )
+    lines = [job_command(protocol_name, variant, j, extra_args, launcher) for j in jobs]
     body = "\n".join(f"  {shlex.quote(line)}" for line in lines)
     return f"""#!/usr/bin/env bash
 #SBATCH --job-name=ezclip-{protocol_name}
 #SBATCH --array=0-{len(lines) - 1}
-#SBATCH --gres=gpu:1
+#SBATCH --nodes={nodes}
+#SBATCH --ntasks-per-node=1
+#SBATCH --gres=gpu:{gpus_per_job}
 #SBATCH --output=logs/%x-%A_%a.out
-# One array task per job of protocol {protocol_name}{variant_arg}; finished jobs were left out.
+# One array task per job of protocol {protocol_name}{variant_arg}, each on {nodes} node(s) x {gpus_per_job} GPU(s);
+# finished jobs were left out.
 set -euo pipefail
+MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+export MASTER_ADDR
 JOBS=(
 {body}
 )

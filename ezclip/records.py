@@ -67,8 +67,11 @@ class TrainInfo(TypedDict):
     epochs: int
     precision: str
     batch_size_per_process: int
-    batch_size_global: int
+    batch_size_global: int  # per process x processes x accumulation: what each optimizer step saw
     processes: int
+    batch_size_recipe: NotRequired[int]  # the global batch the original trained with (schema 3)
+    accumulation: NotRequired[int]  # batches per optimizer step
+    workers: NotRequired[int]  # data-loader worker processes
     optimizer: dict
     wall_s: float  # the whole training, over every attempt that reached a checkpoint (schema 3)
     wall_s_this_process: NotRequired[float]  # the part this process ran (less than wall_s after a resume)

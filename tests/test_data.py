@@ -135,3 +135,48 @@ def test_pyav_takes_over_where_decord_fails(tmp_path):
     assert build_dataset(info)[0]["inputs"].shape == (4, 3, 32, 32)
     with pytest.raises(InputError, match=r"v\.mp4: cannot decode the sampled frames \(decord: DECORDError"):
         build_dataset(info, pipeline=eval_pipeline(4, input_size=32, backends=("decord",)))[0]
+
+
+def test_frame_folders_are_sampled_exactly_as_videos(tmp_path):
+    """EZ-CLIP's and ActionCLIP's layout: a folder of img_00001.jpg... listed as ``dir num_frames label``.
+    The same clip as a video and as frames gives the same frame indices (frame i is file i + 1) and,
+    up to JPEG, the same pixels."""
+    import cv2
+    import numpy as np
+
+    from conftest import moving_square_frames
+    from ezclip.data.video_io import write_mp4
+
+    frames = moving_square_frames(0, num_frames=24)
+    write_mp4(tmp_path / "clip.mp4", frames)  # lossless
+    for i, frame in enumerate(frames, start=1):
+        (tmp_path / "clip_frames").mkdir(exist_ok=True)
+        cv2.imwrite(
+            str(tmp_path / "clip_frames" / f"img_{i:05d}.jpg"), frame[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 100]
+        )
+    (tmp_path / "classes.csv").write_text("id,name\n0,red square\n")
+    (tmp_path / "videos.txt").write_text("clip.mp4 0\n")
+    (tmp_path / "frames.txt").write_text("clip_frames 24 0\n")
+
+    def sample(list_name):
+        dataset = DATASETS.build(
+            dict(
+                type="VideoListDataset",
+                ann_file=str(tmp_path / list_name),
+                class_file=str(tmp_path / "classes.csv"),
+                data_prefix=dict(video=str(tmp_path)),
+                pipeline=eval_pipeline(8, 32)[:3],  # init, sample, decode
+                test_mode=True,
+            )
+        )
+        return dataset[0]
+
+    video, folder = sample("videos.txt"), sample("frames.txt")
+    assert folder["video_backend"] == "frames" and folder["total_frames"] == video["total_frames"] == 24
+    np.testing.assert_array_equal(folder["frame_inds"], video["frame_inds"] + 1)
+    difference = np.abs(np.stack(folder["imgs"]).astype(int) - np.stack(video["imgs"]).astype(int)).mean()
+    assert difference < 2.0
+    missing = tmp_path / "clip_frames" / f"img_{folder['frame_inds'][3]:05d}.jpg"
+    missing.unlink()  # a sampled frame missing: one error naming the folder
+    with pytest.raises(InputError, match=rf"^{tmp_path / 'clip_frames'}: cannot read the sampled frames"):
+        sample("frames.txt")

@@ -73,11 +73,14 @@ class VideoListDataset(BaseActionDataset):
                 if per_class[entry.label] > self.subset:
                     continue
             filename = osp.join(root, entry.path)
-            reason = None if osp.isfile(filename) else "video not found"
+            reason = None if osp.exists(filename) else "video not found"
             if reason is None and self.on_error == "skip":
                 reason = probe_video(filename, self.backends)
             if reason is None:
-                data_list.append(dict(filename=filename, label=entry.label, list_line=entry.line))
+                info = dict(filename=filename, label=entry.label, list_line=entry.line)
+                if entry.num_frames:  # a frame folder's count, as the list gives it
+                    info["listed_frames"] = entry.num_frames
+                data_list.append(info)
             elif self.on_error == "skip":
                 self.skipped.append(
                     dict(

@@ -9,7 +9,14 @@ if TYPE_CHECKING:
 
 
 def probe_video(filename: str, backends: Iterable[str] = ("decord", "pyav")) -> str | None:
-    """``None`` if a backend opens the video and finds frames, else the reasons it could not."""
+    """``None`` if a backend opens the video and finds frames, else the reasons it could not; a folder
+    of pre-extracted frames must hold its first one."""
+    import os.path as osp
+
+    if osp.isdir(filename):
+        from ezclip.data.transforms import FRAME_TEMPLATE
+
+        return None if osp.isfile(osp.join(filename, FRAME_TEMPLATE.format(1))) else "a folder without frames"
     reasons = []
     for backend in backends:
         try:

@@ -1,8 +1,9 @@
 """Runner hooks: hand each loop's class set (and descriptions) from its dataset to the recognizer;
-re-seed per epoch; keep a training's wall time across resumes."""
+re-seed per epoch; keep a training's wall time across resumes; show progress."""
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -93,3 +94,52 @@ class TrainTimeHook(Hook):
     @property
     def total_s(self) -> float:
         return self.before_s + self.this_process_s
+
+
+@HOOKS.register_module()
+class ProgressHook(Hook):
+    """A progress bar with rate and time left for training and evaluation (tqdm), on the main process:
+    redrawn on a terminal, one line every ``interval_s`` seconds in a log file (a Slurm job's)."""
+
+    priority = "LOW"
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self.interval_s, self.bar = interval_s, None
+
+    def _open(self, total: int, what: str) -> None:
+        from mmengine.dist import is_main_process
+        from tqdm import tqdm
+
+        if is_main_process():
+            tty = sys.stderr.isatty()
+            self.bar = tqdm(total=total, desc=what, unit="batch", mininterval=1.0 if tty else self.interval_s)
+
+    def _step(self, **postfix: Any) -> None:
+        if self.bar is not None:
+            if postfix:
+                self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def before_train(self, runner: Runner) -> None:
+        self._open(runner.max_iters - runner.iter, f"training ({getattr(runner, 'max_epochs', 1)} epochs)")
+
+    def after_train_iter(self, runner: Runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else None
+        self._step(**({"loss": f"{float(loss):.3f}"} if loss is not None else {}), epoch=runner.epoch + 1)
+
+    def after_train(self, runner: Runner) -> None:
+        self._close()
+
+    def before_test_epoch(self, runner: Runner) -> None:
+        self._open(len(runner.test_dataloader), "evaluating")
+
+    def after_test_iter(self, runner: Runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        self._step()
+
+    def after_test_epoch(self, runner: Runner, metrics: Any = None) -> None:
+        self._close()
