@@ -25,9 +25,11 @@ def data_split(
     description_file: str | Path | None = None,
     on_error: str = "raise",
     subset: int | None = None,
+    probe_cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """The dataset part of a loader: a list file and its class CSV (and descriptions)."""
     return dict(
+        probe_cache=str(probe_cache) if probe_cache else None,
         type="VideoListDataset",
         ann_file=str(ann_file),
         class_file=str(class_file),

@@ -407,6 +407,8 @@ def run_stage(
             benchmark.description_file(dataset),
             on_error,
             subset,
+            # --on-error skip probes every listed video; the answers are kept by file size and mtime
+            work_dir / "probes" / f"{records.config_hash(str(benchmark.list_file(dataset, list_name)))}.json",
         )
 
     train_info, skip_reason = None, weights["reason"] if weights else None

@@ -180,3 +180,27 @@ def test_frame_folders_are_sampled_exactly_as_videos(tmp_path):
     missing.unlink()  # a sampled frame missing: one error naming the folder
     with pytest.raises(InputError, match=rf"^{tmp_path / 'clip_frames'}: cannot read the sampled frames"):
         sample("frames.txt")
+
+
+def test_probes_run_in_parallel_once_per_file_state(video_dataset, tmp_path, monkeypatch):
+    """--on-error skip opens every listed video; the answers are kept by size and mtime, so a second run
+    over 240k videos opens none, and a file replaced since is opened again."""
+    import os
+
+    from ezclip.data import probe
+
+    root = video_dataset["root"]
+    good = os.path.join(root, "clip_0.mp4")
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    cache = tmp_path / "probes.json"
+    first = probe.probe_videos([good, str(bad)], cache=cache)
+    assert first[good] is None and first[str(bad)].startswith("cannot decode video")
+
+    opened = []
+    real = probe.probe_video
+    monkeypatch.setattr(probe, "probe_video", lambda f, b: opened.append(f) or real(f, b))
+    assert probe.probe_videos([good, str(bad)], cache=cache) == first and opened == []
+    bad.write_bytes(open(good, "rb").read())  # fixed: another size, another answer
+    assert probe.probe_videos([good, str(bad)], cache=cache) == {good: None, str(bad): None}
+    assert opened == [str(bad)]

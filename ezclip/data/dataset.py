@@ -10,7 +10,7 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
 from ezclip.data.lists import read_class_csv, read_descriptions, read_video_list
-from ezclip.data.probe import probe_video
+from ezclip.data.probe import probe_videos
 from ezclip.errors import InputError
 from ezclip.files import file_state
 
@@ -26,9 +26,10 @@ class VideoListDataset(BaseActionDataset):
 
     ``on_error='raise'`` (default): a listed video that does not exist raises an ``InputError`` naming
     the list file and line; a video that cannot be decoded raises one naming the video when it is read.
-    ``on_error='skip'``: every listed video is opened once at load time; those that are missing or
-    undecodable are left out, counted and recorded in ``self.skipped`` (list file, line, video, reason),
-    so a result can say how many videos it did not see.
+    ``on_error='skip'``: every listed video is opened once at load time, in parallel threads, each answer
+    remembered in ``probe_cache`` (a JSON file) by the file's size and modification time, so a list of
+    240k videos is probed once; those that are missing or undecodable are left out, counted and recorded
+    in ``self.skipped`` (list file, line, video, reason), so a result can say how many videos it did not see.
     ``subset=N`` keeps the first N videos of each class in list order (deterministic regression runs).
     The class names go into ``metainfo['classes']`` (and a description CSV, checked to describe every
     class, into ``metainfo['description_file']``), where ``ClassTextHook`` hands them to the model.
@@ -44,12 +45,13 @@ class VideoListDataset(BaseActionDataset):
         on_error: str = "raise",
         backends: Sequence[str] = ("decord", "pyav"),
         subset: int | None = None,
+        probe_cache: str | Path | None = None,
         **kwargs: Any,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         self.class_file, self.on_error, self.backends = class_file, on_error, tuple(backends)
-        self.subset = subset
+        self.subset, self.probe_cache = subset, probe_cache
         self.skipped = []
         classes = tuple(read_class_csv(class_file))
         metainfo = dict(classes=classes)
@@ -66,16 +68,20 @@ class VideoListDataset(BaseActionDataset):
 
     def load_data_list(self) -> list[dict[str, Any]]:
         root = self.data_prefix.get("video") or ""
-        data_list, per_class = [], {}
+        entries, per_class = [], {}
         for entry in read_video_list(self.ann_file, len(self.metainfo["classes"])):
             if self.subset is not None:  # the first `subset` videos of each class, in list order
                 per_class[entry.label] = per_class.get(entry.label, 0) + 1
                 if per_class[entry.label] > self.subset:
                     continue
-            filename = osp.join(root, entry.path)
-            reason = None if osp.exists(filename) else "video not found"
-            if reason is None and self.on_error == "skip":
-                reason = probe_video(filename, self.backends)
+            entries.append((entry, osp.join(root, entry.path)))
+        probed = {}
+        if self.on_error == "skip":
+            present = [filename for _, filename in entries if osp.exists(filename)]
+            probed = probe_videos(present, self.backends, self.probe_cache)
+        data_list = []
+        for entry, filename in entries:
+            reason = probed.get(filename) if osp.exists(filename) else "video not found"
             if reason is None:
                 info = dict(filename=filename, label=entry.label, list_line=entry.line)
                 if entry.num_frames:  # a frame folder's count, as the list gives it

@@ -1,11 +1,41 @@
-"""Open a video once to learn whether it can be read, without decoding all of it."""
+"""Open a video once to learn whether it can be read, without decoding all of it; many videos at
+once, in parallel, remembering each answer by the file's size and modification time."""
 
 from __future__ import annotations
 
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ezclip.files import file_state, write_text
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
+
+
+def probe_videos(
+    filenames: Sequence[str],
+    backends: Iterable[str] = ("decord", "pyav"),
+    cache: str | Path | None = None,
+    workers: int | None = None,
+) -> dict[str, str | None]:
+    """{filename: why it cannot be read, or None} for every file, probed by ``workers`` threads (decord
+    and PyAV decode outside the GIL); with ``cache`` (a JSON file), a file whose size and modification
+    time are those of an earlier probe keeps that probe's answer."""
+    backends = tuple(backends)
+    known = json.loads(Path(cache).read_text()) if cache and Path(cache).is_file() else {}
+    states = {f: file_state(f) for f in filenames}
+    answers = {f: known[f][1] for f in filenames if f in known and known[f][0] == states[f]}
+    todo = [f for f in filenames if f not in answers]
+    with ThreadPoolExecutor(max_workers=workers or min(16, os.cpu_count() or 1)) as pool:
+        for filename, reason in zip(todo, pool.map(lambda f: probe_video(f, backends), todo)):
+            answers[filename] = reason
+    if cache and todo:
+        known.update({f: [states[f], answers[f]] for f in todo})
+        write_text(cache, json.dumps(known) + "\n")
+    return answers
 
 
 def probe_video(filename: str, backends: Iterable[str] = ("decord", "pyav")) -> str | None:
