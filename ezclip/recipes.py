@@ -1,13 +1,20 @@
 """Recipes: what a run trains with. A model config's ``recipe`` is its native recipe on real data;
 the mini benchmark runs every model on ``MINI_RECIPE``, which a config's ``mini = dict(...)`` overrides
-in part. A recipe's ``model`` entries override the model config, its ``protocols`` and ``datasets``
-entries the recipe in that protocol and when training on that dataset (``stage_recipe``); an
-``optimizer`` entry changes only the keys it names."""
+in part (only where the official code differs, such as X-CLIP's parameter groups, or the tiny tower
+needs it), with the learning rate and epochs chosen for each model by one rule: ``MINI_SEARCH``
+(``ezclip-bench mini-search``, results committed in ``ezclip/registry/mini_recipes.json``).
+A recipe's ``model`` entries override the model config, its ``protocols`` and ``datasets`` entries
+the recipe in that protocol and when training on that dataset (``stage_recipe``); an ``optimizer``
+entry changes only the keys it names."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ezclip import registry
 
 if TYPE_CHECKING:
     from mmengine.config import Config
@@ -25,6 +32,20 @@ MINI_RECIPE = dict(
     test_crops=1,
     datasets=dict(ssv2=dict(epochs=100, checkpoint_interval=10)),
 )
+
+
+# The one rule that sets each model's mini learning rate and epochs: train on the mini Kinetics-400
+# role's train list less a held-out part (every ``holdout_every``-th video of each class, in list order),
+# score the held-out part, take the best (ties: the smaller lr, then fewer epochs). No evaluation list
+# of any protocol is read. The SSv2 role's 100 epochs (``MINI_RECIPE``) are not searched.
+MINI_SEARCH = dict(lrs=(1e-4, 3e-4, 1e-3, 3e-3), epochs=(4, 8), holdout_every=4, dataset="k400", list="train")
+MINI_RECIPES = registry.ROOT / "mini_recipes.json"
+
+
+def searched_mini_recipes(path: str | Path = MINI_RECIPES) -> dict[str, Any]:
+    """The committed search results: {model: {lr, epochs, val_top1, trials, ...}}."""
+    path = Path(path)
+    return json.loads(path.read_text())["models"] if path.is_file() else {}
 
 
 def override(recipe: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,7 +77,16 @@ def native_recipe(cfg: Config, recipe_kind: str = "native") -> tuple[dict[str, A
     return changes, dict(recipe, test_crops=1)
 
 
-def mini_recipe(cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(model changes, recipe)`` on the mini benchmark: ``MINI_RECIPE`` with the config's ``mini``."""
+def mini_recipe(cfg: Config, searched: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(model changes, recipe)`` on the mini benchmark: ``MINI_RECIPE`` with the config's ``mini``,
+    and the learning rate and epochs ``MINI_SEARCH`` chose for the model (an ablation keeps the one of
+    the model it ablates); the choice and its held-out accuracy go into the recipe, so into every record."""
     recipe = override(MINI_RECIPE, cfg.get("mini", {}))
+    name = (cfg.get("ablation") or {}).get("of") or (Path(cfg.filename).stem if cfg.filename else None)
+    found = searched_mini_recipes().get(name) if searched else None
+    if found is not None:
+        recipe = override(recipe, dict(optimizer=dict(lr=found["lr"]), epochs=found["epochs"]))
+        recipe["search"] = dict(
+            rule="MINI_SEARCH", lr=found["lr"], epochs=found["epochs"], val_top1=found["val_top1"], of=name
+        )
     return recipe.pop("model", {}), recipe

@@ -30,3 +30,6 @@ recipe = dict(
     amp="fp16 weights, fp32 optimizer step",
 )
 reference = dict(paper="arXiv 2109.08472", code="github.com/sallymmx/ActionCLIP@31c34df")
+# The mini benchmark: the common mini recipe with the official parameter groups (the fusion head at 10x);
+# learning rate and epochs by ezclip.recipes.MINI_SEARCH.
+mini = dict(paramwise_cfg=dict(custom_keys={"fusion.": dict(lr_mult=10.0)}))

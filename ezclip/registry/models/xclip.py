@@ -44,7 +44,8 @@ recipe = dict(
     # configs/{hmdb51,ucf101}/16_32.yaml (few-shot, from CLIP): 4 per GPU x 2 accumulation x 8 = 64
     protocols=dict(fewshot=dict(epochs=50, batch_size=64, optimizer=dict(lr=2e-6))),
 )
-# The mini benchmark: its common recipe with the official parameter groups (new modules at 10x).
+# The mini benchmark: the common mini recipe with the official parameter groups (new modules at 10x);
+# learning rate and epochs by ezclip.recipes.MINI_SEARCH.
 mini = dict(
     optim_constructor="OfficialParamGroupsConstructor",
     paramwise_cfg=dict(new_module_lr_mult=10.0),
