@@ -181,6 +181,17 @@ def _quiet_harmless_messages() -> None:
 
     from mmengine.logging import MMLogger
 
+    for logger in MMLogger._instance_dict.values():  # those made before (mmengine's own, on import)
+        logger.addFilter(harmless)
+    import mmengine.runner.checkpoint as checkpoint
+
+    print_log = checkpoint.print_log  # it prints its "no checkpoint to resume" with print()
+
+    def quiet_print_log(msg: Any, *args: Any, **kwargs: Any) -> None:
+        if not any(message in str(msg) for message in HARMLESS_LOG_MESSAGES):
+            print_log(msg, *args, **kwargs)
+
+    checkpoint.print_log = quiet_print_log
     init = MMLogger.__init__
 
     def quiet_init(self: MMLogger, *args: Any, **kwargs: Any) -> None:

@@ -231,7 +231,9 @@ def make_runner(cfg: dict[str, Any]) -> Runner:
             cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
     if isinstance(cfg["model"], dict):
         return Runner.from_cfg(Config(cfg))
-    kwargs = {k: v for k, v in cfg.items() if k != "custom_imports"}
+    kwargs = {k: v for k, v in cfg.items() if k not in ("custom_imports", "model_wrapper_cfg")}
+    if "model_wrapper_cfg" in cfg:  # the Runner reads it from its full config, not from an argument
+        kwargs["cfg"] = dict(model_wrapper_cfg=cfg["model_wrapper_cfg"])
     return Runner(**kwargs)
 
 

@@ -93,7 +93,7 @@ def search(
                     stage,
                     setup,
                     bench,
-                    work / "results",
+                    work / "results" / f"lr{lr}-e{epochs}",  # one record per trial
                     work / "work" / f"lr{lr}-e{epochs}",
                     log=lambda *a: None,
                 )
