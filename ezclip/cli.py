@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
@@ -94,6 +95,18 @@ def cmd_convert(args: argparse.Namespace) -> int | None:
     print(f"wrote {args.output}: {len(converted)} tensors; load it with load_from= or --checkpoint")
 
 
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``run`` and ``paper`` both pass to ``run_protocol``."""
+    return dict(
+        subset=args.subset,
+        on_error=args.on_error,
+        precision=args.precision,
+        released=args.released,
+        cache=args.cache,
+        workers=args.workers,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
     from ezclip.harness import load_protocol, run_protocol
@@ -115,17 +128,12 @@ def cmd_run(args: argparse.Namespace) -> int | None:
         benchmark,
         args.results,
         args.work_dir,
-        subset=args.subset,
-        on_error=args.on_error,
         recipe_kind=args.recipe,
         seed=args.seed,
         stages=args.stage.split(",") if args.stage else None,
         force=args.force,
-        precision=args.precision,
-        released=args.released,
-        cache=args.cache,
-        workers=args.workers,
         per_device_batch=args.per_device_batch,
+        **run_options(args),
     )
     if benchmark.profiles_runs:  # the models' cost as they ran, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
@@ -151,19 +159,7 @@ def cmd_paper(args: argparse.Namespace) -> int | None:
         # a model without a release gets records saying so)
         models = released.models_for(pid) if variant else list(list_models())
         print(benchmark.title(f"{protocol.title} ({pid}) from released checkpoints: {', '.join(models)}"))
-        run_protocol(
-            protocol,
-            models,
-            benchmark,
-            args.results,
-            args.work_dir,
-            subset=args.subset,
-            on_error=args.on_error,
-            precision=args.precision,
-            released=args.released,
-            cache=args.cache,
-            workers=args.workers,
-        )
+        run_protocol(protocol, models, benchmark, args.results, args.work_dir, **run_options(args))
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
 
