@@ -107,9 +107,11 @@ def job_inputs(
     precision: str,
     seed: int,
     weights_sha256: str | None = None,
+    per_device_batch: int | None = None,
 ) -> dict[str, Any]:
     """What one evaluation record is computed from: a resumed run reuses a record only when all of this
-    is unchanged (``reuse_problem``). Files count by content (sha256), videos by their root."""
+    is unchanged (``reuse_problem``). Files count by content (sha256), videos by their root; a training
+    by its data and how its global batch is made (per process, processes, accumulation)."""
 
     def files(spec: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         list_file = benchmark.list_file(spec["dataset"], spec["list"])
@@ -136,6 +138,8 @@ def job_inputs(
         inputs["released_sha256"] = weights_sha256
     elif stage.get("train") and recipe.get("epochs", 0) > 0:
         inputs.update(files(stage["train"], "train_"))
+        plan = batch_plan(recipe.get("batch_size", 8), setup["model"]["num_frames"], per_device_batch, world_size())
+        inputs["train_batch"] = [plan["per_device"], plan["processes"], plan["accumulation"]]
     return inputs
 
 
@@ -176,6 +180,7 @@ def stage_changes(
     seed: int = 0,
     on_error: str = "raise",
     weights: Mapping[str, Any] | None = None,
+    per_device_batch: int | None = None,
 ) -> str | None:
     """Why a stage must run (None when every record it writes exists and may be reused)."""
     recipe = stage_recipe(setup["recipe"], stage, protocol.name)
@@ -184,7 +189,7 @@ def stage_changes(
         path = record_path(Path(results_dir), benchmark, protocol, model_key(setup, weights), stage["name"], ev, subset)
         if not path.is_file():
             return f"{ev['dataset']}/{ev['list']}: no record yet"
-        inputs = job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256)
+        inputs = job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256, per_device_batch)
         problem = reuse_problem(records.read_record(path), inputs, on_error)
         if problem:
             return f"{ev['dataset']}/{ev['list']}: {problem}"
@@ -236,7 +241,17 @@ def run_protocol(
             job = f"[{name}] {protocol_id(protocol)}/{stage['name']}"
             if not force:
                 why = stage_changes(
-                    results_dir, benchmark, protocol, setup, stage, subset, precision, seed, on_error, weights
+                    results_dir,
+                    benchmark,
+                    protocol,
+                    setup,
+                    stage,
+                    subset,
+                    precision,
+                    seed,
+                    on_error,
+                    weights,
+                    per_device_batch,
                 )
                 if why is None:
                     log(f"{job}: done (its records stand: nothing they were computed from changed)")
@@ -337,7 +352,9 @@ def run_stage(
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
     sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
     inputs = {
-        (ev["dataset"], ev["list"]): job_inputs(benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256)
+        (ev["dataset"], ev["list"]): job_inputs(
+            benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256, per_device_batch
+        )
         for ev in stage["evaluate"]
     }
     # the work dir (checkpoints to resume from) is tied to the exact model, recipe, training data and subset

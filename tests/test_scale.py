@@ -59,6 +59,12 @@ def test_a_run_records_the_batch_it_trained_with_and_evaluates_the_same_through_
     )
     assert a["train"]["workers"] == 0 and b["train"]["workers"] == 2
     assert b["train"]["batch_size_recipe"] == 16 and b["eval"]["videos_evaluated"] == a["eval"]["videos_evaluated"]
+    # another way to make the global batch is another training: resume does not reuse the record
+    from ezclip.harness import model_setup, stage_changes
+
+    stage = next(s for s in protocol.stages if s["name"] == "hmdb51_k2")
+    why = stage_changes(tmp_path / "a", mini, protocol, model_setup("vificlip", mini), stage, 2, per_device_batch=8)
+    assert why.startswith("hmdb51/test_split1: changed since its record: train_batch [16, 1, 1] -> [8, 1, 2]")
 
 
 def test_plan_writes_multi_gpu_multi_node_tasks_through_torchrun(mini, tmp_path):
