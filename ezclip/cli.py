@@ -96,8 +96,11 @@ def cmd_convert(args: argparse.Namespace) -> int | None:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """What ``run`` and ``paper`` both pass to ``run_protocol``."""
+    """What ``run`` and ``paper`` both pass to ``run_protocol``; under torchrun only rank 0 speaks."""
+    from ezclip.engine import main_rank
+
     return dict(
+        log=print if main_rank() else lambda *a: None,
         subset=args.subset,
         on_error=args.on_error,
         precision=args.precision,
@@ -109,6 +112,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int | None:
     from ezclip.benchmark import resolve
+    from ezclip.engine import main_rank
     from ezclip.harness import load_protocol, run_protocol
     from ezclip.tables import write_tables
     from ezclip.zoo import list_models
@@ -116,12 +120,13 @@ def cmd_run(args: argparse.Namespace) -> int | None:
     protocol = load_protocol(args.protocol, args.variant)
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     models = args.models.split(",") if args.models else list(list_models())
-    print(
-        benchmark.title(
-            f"{protocol.title} (protocol {args.protocol} v{protocol.version}"
-            f"{', variant ' + args.variant if args.variant else ''}): {', '.join(models)}"
+    if main_rank():
+        print(
+            benchmark.title(
+                f"{protocol.title} (protocol {args.protocol} v{protocol.version}"
+                f"{', variant ' + args.variant if args.variant else ''}): {', '.join(models)}"
+            )
         )
-    )
     run_protocol(
         protocol,
         models,
@@ -135,6 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int | None:
         per_device_batch=args.per_device_batch,
         **run_options(args),
     )
+    if not main_rank():  # one process writes the profile and the tables (the records, too)
+        return None
     if benchmark.profiles_runs:  # the models' cost as they ran, for the accuracy-against-cost figures
         from ezclip.profiling import profile_as_run
 
@@ -147,6 +154,7 @@ def cmd_paper(args: argparse.Namespace) -> int | None:
     """Every protocol a released checkpoint stands for, from the released checkpoints, then the tables."""
     from ezclip import released
     from ezclip.benchmark import resolve
+    from ezclip.engine import main_rank
     from ezclip.harness import load_protocol, run_protocol
     from ezclip.tables import write_tables
     from ezclip.zoo import list_models
@@ -160,6 +168,8 @@ def cmd_paper(args: argparse.Namespace) -> int | None:
         models = released.models_for(pid) if variant else list(list_models())
         print(benchmark.title(f"{protocol.title} ({pid}) from released checkpoints: {', '.join(models)}"))
         run_protocol(protocol, models, benchmark, args.results, args.work_dir, **run_options(args))
+    if not main_rank():
+        return None
     written, _ = write_tables(args.results)
     print(f"tables: {len(written)} files under {args.results}/tables")
 

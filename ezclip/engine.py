@@ -184,6 +184,12 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def main_rank() -> bool:
+    """Whether this is the process that speaks and writes (rank 0 under torchrun/Slurm, or alone); known
+    from the environment before the process group exists."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 FRAMES_PER_DEVICE = 128  # X-CLIP's and ViFi-CLIP's 4 videos x 32 frames per GPU
 
 

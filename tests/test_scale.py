@@ -142,6 +142,9 @@ def test_torchrun_runs_a_job_on_two_processes(mini, tmp_path):
     assert record["status"] == "ok" and record["train"]["processes"] == 2
     assert (record["train"]["batch_size_per_process"], record["train"]["batch_size_global"]) == (4, 8)
     assert record["eval"]["videos_evaluated"] == record["eval"]["videos_listed"] == 24
+    # one process speaks and writes the tables (two writing them raced over their temporary files)
+    assert done.stdout.count("hmdb51/test_split1: top-1") == 1 and done.stdout.count("Few-shot (protocol") == 1
+    assert (tmp_path / "results" / "tables" / "full-subset2" / "fewshot.md").is_file()
 
 
 def test_on_real_data_the_input_size_is_the_models_own(mini, tmp_path, monkeypatch):
