@@ -184,7 +184,7 @@ def stage_changes(
 ) -> str | None:
     """Why a stage must run (None when every record it writes exists and may be reused)."""
     recipe = stage_recipe(setup["recipe"], stage, protocol.name)
-    sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
+    sha256 = weights.get("sha256") if weights else None
     for ev in stage["evaluate"]:
         path = record_path(Path(results_dir), benchmark, protocol, model_key(setup, weights), stage["name"], ev, subset)
         if not path.is_file():
@@ -305,7 +305,10 @@ def released_weights(
             + (f" ({why})" if why else ""),
         )
     path = released.find(checkpoint, folder)
-    return dict(base, checkpoint=checkpoint, path=path, reason=None if path else released.expected(checkpoint, folder))
+    if path is None:
+        return dict(base, checkpoint=checkpoint, path=None, reason=released.expected(checkpoint, folder))
+    # hashed once per stage: the file is hundreds of MB, and its sha256 keys the records and the cache
+    return dict(base, checkpoint=checkpoint, path=path, sha256=records.file_sha256(path), reason=None)
 
 
 def model_key(setup: Mapping[str, Any], weights: Mapping[str, Any] | None) -> str:
@@ -350,7 +353,7 @@ def run_stage(
     per_device_batch: int | None = None,
 ) -> list[Path]:
     recipe, name = stage_recipe(setup["recipe"], stage, protocol.name), setup["name"]
-    sha256 = records.file_sha256(weights["path"]) if weights and weights.get("path") else None
+    sha256 = weights.get("sha256") if weights else None
     inputs = {
         (ev["dataset"], ev["list"]): job_inputs(
             benchmark, setup, recipe, stage, ev, subset, precision, seed, sha256, per_device_batch
@@ -374,7 +377,7 @@ def run_stage(
         from ezclip import released
 
         recognizer = MODELS.get(model_dict["type"])
-        state, from_base, sha256 = released.converted(Path(weights["path"]), recognizer, Path(weights["cache"]))
+        state, from_base = released.converted(Path(weights["path"]), recognizer, Path(weights["cache"]), sha256)
         if not from_base and benchmark.clip is None:  # every tensor comes from the file: no base CLIP to load
             model_dict["clip"] = dict(model_dict["clip"], pretrained=None)
         loaded = (state, from_base)

@@ -253,7 +253,7 @@ def rehearse(
         setup = model_setup(name, benchmark, checkpoint=checkpoint)
         # the harness's path: the file converted (from the cache) and loaded as `run --released` does
         recognizer = REGISTRY.get(setup["model"]["type"])
-        state, from_base, _ = released.converted(folder / checkpoint["file"], recognizer, out / "cache")
+        state, from_base = released.converted(folder / checkpoint["file"], recognizer, out / "cache")
         clip = setup["model"]["clip"] if from_base else dict(setup["model"]["clip"], pretrained=None)
         harness_model = REGISTRY.build(dict(setup["model"], clip=clip)).eval()
         released.load(harness_model, folder / checkpoint["file"], state, from_base)

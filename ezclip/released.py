@@ -89,18 +89,20 @@ def check_first_use(path: Path, sha256: str, cache: Path) -> None:
         )
 
 
-def converted(path: Path, recognizer: type, cache: Path) -> tuple[dict[str, torch.Tensor], list[str], str]:
-    """``(state dict, keys left to the base CLIP, sha256)`` of an official checkpoint, converted by the
-    recognizer's own converter once and cached by sha256. A file that is not a checkpoint, or not one of
-    this method, is an ``InputError`` naming it."""
+def converted(
+    path: Path, recognizer: type, cache: Path, sha256: str | None = None
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """``(state dict, keys left to the base CLIP)`` of an official checkpoint, converted by the
+    recognizer's own converter once and cached by its sha256 (given, or computed here). A file that is
+    not a checkpoint, or not one of this method, is an ``InputError`` naming it."""
     import torch
 
-    sha256 = file_sha256(path)
+    sha256 = sha256 or file_sha256(path)
     check_first_use(path, sha256, cache)
     cached = cache / "released" / f"{sha256}.pt"
     if cached.is_file():
         done = torch.load(cached, map_location="cpu", weights_only=True)
-        return done["state_dict"], done["from_base"], sha256
+        return done["state_dict"], done["from_base"]
     try:  # official checkpoints pickle their configs (X-CLIP and ViFi-CLIP a yacs CfgNode)
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
@@ -113,7 +115,7 @@ def converted(path: Path, recognizer: type, cache: Path) -> tuple[dict[str, torc
         raise InputError(path, f"not an official {recognizer.__name__} checkpoint: {exc}") from None
     with atomic_path(cached) as tmp:
         torch.save(dict(state_dict=state, from_base=list(from_base)), tmp)
-    return state, list(from_base), sha256
+    return state, list(from_base)
 
 
 def load(model: torch.nn.Module, path: Path, state: dict[str, torch.Tensor], from_base: list[str]) -> None:
