@@ -107,6 +107,30 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         released=args.released,
         cache=args.cache,
         workers=args.workers,
+        without=split_names(args.without),
+    )
+
+
+def split_names(text: str | None) -> list[str]:
+    return [name for name in (text or "").split(",") if name]
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """How each model's recipe is applied: ``run``, ``paper`` and ``plan`` take the same."""
+    from ezclip.recipes import PARTS
+
+    parser.add_argument(
+        "--precision",
+        choices=["recipe", "fp32", "fp16", "bf16"],
+        default="recipe",
+        help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); 'recipe': each recipe's "
+        "mixed precision on a GPU (fp16 for the four originals), fp32 on a CPU; recorded",
+    )
+    parser.add_argument(
+        "--without",
+        metavar="PART[,PART]",
+        help="switch recipe parts off, recorded in the recipe: "
+        + "; ".join(f"{name} ({off})" for name, (_, off) in PARTS.items()),
     )
 
 
@@ -190,10 +214,19 @@ def cmd_rehearsal(args: argparse.Namespace) -> int | None:
                     f"{s['parity_max_abs']:.1e}",
                     f"{s['decode_videos_per_s']:.1f}",
                     f"{s['model_videos_per_s']:.2f}",
+                    "yes" if s["reread_same_frames"] else "no (dmlc/decord#195)",
                 ]
                 for s in summaries
             ],
-            headers=["model", "checkpoint", "videos", "parity max |Δ|", "decode videos/s", "model videos/s"],
+            headers=[
+                "model",
+                "checkpoint",
+                "videos",
+                "parity max |Δ|",
+                "decode videos/s",
+                "model videos/s",
+                "same frames on a 2nd read",
+            ],
         )
     )
     print(f"rehearsal passed; summary in {Path(args.out) / 'rehearsal.json'}")
@@ -271,7 +304,15 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
     protocol = load_protocol(args.protocol, args.variant)
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     models = args.models.split(",") if args.models else list(list_models())
-    jobs = plan_jobs(protocol, models, benchmark, args.results, args.subset)
+    jobs = plan_jobs(
+        protocol,
+        models,
+        benchmark,
+        args.results,
+        args.subset,
+        without=split_names(args.without),
+        precision=args.precision,
+    )
     print(
         tabulate(
             [[j["model"], j["stage"], "done" if j["done"] else f"pending: {j['why']}"] for j in jobs],
@@ -287,6 +328,8 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
             ("splits", args.splits),
             ("descriptions", args.descriptions),
             ("subset", args.subset),
+            ("without", args.without),
+            ("precision", None if args.precision == "recipe" else args.precision),
         )
         if v
     )
@@ -531,12 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--stage", help="comma-separated stage names of the protocol (default: all); see `plan`")
     run.add_argument("--force", action="store_true", help="re-run stages whose records already exist")
-    run.add_argument(
-        "--precision",
-        choices=["fp32", "fp16", "bf16"],
-        default="fp32",
-        help="autocast for training (GPU) and evaluation (fp16 on GPU, bf16 on CPU); recorded",
-    )
+    add_recipe_arguments(run)
     run.add_argument(
         "--workers",
         type=int,
@@ -567,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--work-dir", default="work_dirs")
     paper.add_argument("--subset", type=int, help="the first N videos of each class of every list")
     paper.add_argument("--on-error", choices=["raise", "skip"], default="raise")
-    paper.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    add_recipe_arguments(paper)
     paper.add_argument("--workers", type=int, help="data-loader worker processes per process (as for run)")
     paper.set_defaults(func=cmd_paper)
 
@@ -610,6 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(plan)
     plan.add_argument("--results", default="results")
     plan.add_argument("--subset", type=int)
+    add_recipe_arguments(plan)
     plan.add_argument("--slurm", metavar="FILE", help="write a Slurm array script, one task per pending job")
     plan.add_argument("--gpus-per-job", type=int, default=1, help="GPUs per job: one process each, via torchrun")
     plan.add_argument("--nodes", type=int, default=1, help="nodes per job (torchrun on each)")

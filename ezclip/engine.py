@@ -72,7 +72,10 @@ def runner_config(
     test: Mapping[str, Any] | None = None,
     input_size: int = 224,
     test_crops: int = 1,
+    test_clips: int = 1,
     flip: bool = True,
+    randaugment: Mapping[str, int] | None = None,
+    blending: Mapping[str, Any] | None = None,
     batch_size: int = 8,
     eval_batch_size: int | None = None,
     num_workers: int = 0,
@@ -98,7 +101,9 @@ def runner_config(
 
     ``batch_size`` is per process; ``accumulation`` optimizer steps are taken every that many batches
     (mmengine's ``accumulative_counts``). ``min_lr_ratio``: the cosine schedule's floor, a fraction of
-    the learning rate (X-CLIP's ``lr_min = lr / 100``).
+    the learning rate (X-CLIP's ``lr_min = lr / 100``). ``randaugment`` (train pipeline) and ``blending``
+    (mixup/cutmix in the model's preprocessor, ``ezclip.recipes.blending``) apply to training;
+    ``test_clips`` x ``test_crops`` views to evaluation.
     ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
     only), evaluation through the loops' autocast (fp16 on a GPU, bf16 on a CPU; see ``eval_dtype``)."""
     if precision not in PRECISIONS:
@@ -131,9 +136,14 @@ def runner_config(
         launcher="none",
     )
     if train is not None:
+        _set_blending(cfg["model"], blending)
         cfg["custom_hooks"].append(dict(type="TrainTimeHook"))
         cfg["train_dataloader"] = loader(
-            train, train_pipeline(frames, input_size, flip=flip), batch_size, True, num_workers
+            train,
+            train_pipeline(frames, input_size, flip=flip, randaugment=dict(randaugment) if randaugment else None),
+            batch_size,
+            True,
+            num_workers,
         )
         if max_iters is not None:
             cfg["train_cfg"] = dict(
@@ -166,11 +176,27 @@ def runner_config(
     for name, split in (("val", val), ("test", test)):
         if split is not None:
             cfg[f"{name}_dataloader"] = loader(
-                split, eval_pipeline(frames, input_size, crops=test_crops), eval_batch_size, False, num_workers
+                split,
+                eval_pipeline(frames, input_size, crops=test_crops, clips=test_clips),
+                eval_batch_size,
+                False,
+                num_workers,
             )
             cfg[f"{name}_evaluator"] = dict(type="VideoAccMetric", reversal_pairs=[list(p) for p in reversal_pairs])
             cfg[f"{name}_cfg"] = dict(type=f"{name.capitalize()}Loop", fp16=precision != "fp32")
     return cfg
+
+
+def _set_blending(model: dict[str, Any] | torch.nn.Module, blending: Mapping[str, Any] | None) -> None:
+    """Give the model's preprocessor the batch blending (or none) training is to use."""
+    if isinstance(model, dict):
+        if blending:
+            preprocessor = model.get("data_preprocessor", dict(type="VideoTextPreprocessor"))
+            model["data_preprocessor"] = dict(preprocessor, blending=dict(blending))
+    else:
+        from mmaction.registry import MODELS
+
+        model.data_preprocessor.blending = MODELS.build(dict(blending)) if blending else None
 
 
 def eval_dtype(precision: str) -> str:

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.runner import set_random_seed
 
-from ezclip import records, registry
+from ezclip import recipes, records, registry
 from ezclip.data.lists import read_class_csv
 from ezclip.engine import (
     batch_plan,
@@ -65,11 +65,16 @@ def protocol_id(protocol: Config) -> str:
 
 
 def model_setup(
-    name: str, benchmark: Benchmark, recipe_kind: str = "native", checkpoint: Mapping[str, Any] | None = None
+    name: str,
+    benchmark: Benchmark,
+    recipe_kind: str = "native",
+    checkpoint: Mapping[str, Any] | None = None,
+    without: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The model dict and training recipe of ``name`` on ``benchmark``; with a released ``checkpoint``
     (a manifest entry), at the architecture, frames and normalisation it was trained with (the mini
-    benchmark's tiny CLIP and frame count still replace them)."""
+    benchmark's tiny CLIP and frame count still replace them); ``without``: recipe parts switched off
+    (``ezclip.recipes.PARTS``)."""
     cfg = load_model_config(name)
     model = cfg.model.to_dict()
     if checkpoint is not None:
@@ -83,6 +88,7 @@ def model_setup(
     if benchmark.num_frames is not None:
         model["num_frames"] = benchmark.num_frames
     changes, recipe = benchmark.recipe(cfg, recipe_kind)
+    recipe = recipes.without(recipe, without)
     model.update(changes)
     return dict(name=name, path=str(cfg.filename), model=model, recipe=recipe, ablation=cfg.get("ablation"))
 
@@ -214,8 +220,12 @@ def run_protocol(
     cache: str | Path | None = None,
     workers: int | None = None,
     per_device_batch: int | None = None,
+    without: Sequence[str] = (),
 ) -> list[Path]:
     """Run the stages (default: all) of ``protocol`` for each model; returns the records written.
+
+    ``precision``: 'fp32', 'fp16' or 'bf16', or 'recipe': each recipe's mixed precision on a GPU, fp32
+    on a CPU. ``without``: recipe parts switched off (``ezclip.recipes.PARTS``).
 
     With ``released`` (a folder of the checkpoints the official repositories publish), a model that
     trains is not trained: each stage evaluates the released file that stands for it (found by its
@@ -230,15 +240,16 @@ def run_protocol(
         workers = 0 if benchmark.in_process_loading else default_workers(world_size())
     written = []
     for name in model_names:
-        plain = model_setup(name, benchmark, recipe_kind)
+        plain = model_setup(name, benchmark, recipe_kind, without=without)
         for stage in select_stages(protocol, stages):
             weights = released_weights(name, plain, protocol, stage, released, cache)
             setup = (
-                model_setup(name, benchmark, recipe_kind, weights["checkpoint"])
+                model_setup(name, benchmark, recipe_kind, weights["checkpoint"], without)
                 if weights and weights.get("path")
                 else plain
             )
             job = f"[{name}] {protocol_id(protocol)}/{stage['name']}"
+            job_precision = stage_precision(precision, setup, stage, protocol)
             if not force:
                 why = stage_changes(
                     results_dir,
@@ -247,7 +258,7 @@ def run_protocol(
                     setup,
                     stage,
                     subset,
-                    precision,
+                    job_precision,
                     seed,
                     on_error,
                     weights,
@@ -268,13 +279,21 @@ def run_protocol(
                 subset=subset,
                 on_error=on_error,
                 seed=seed,
-                precision=precision,
+                precision=job_precision,
                 log=log,
                 weights=weights,
                 workers=workers,
                 per_device_batch=per_device_batch,
             )
     return written
+
+
+def stage_precision(requested: str, setup: Mapping[str, Any], stage: Mapping[str, Any], protocol: Config) -> str:
+    """The precision one stage runs in (``recipes.precision_for`` on this machine)."""
+    import torch
+
+    recipe = stage_recipe(setup["recipe"], stage, protocol.name)
+    return recipes.precision_for(requested, recipe, torch.cuda.is_available())
 
 
 def released_weights(
@@ -443,16 +462,25 @@ def run_stage(
                 f"{batch['processes']} process(es) x {batch['accumulation']} accumulated"
                 + (f" (the recipe's {batch['recipe']}, rounded up)" if batch["effective"] != batch["recipe"] else "")
             )
+            train_classes = len(read_class_csv(benchmark.class_file(t["dataset"], t["classes"])))
+            augmentation = dict(
+                blending=recipes.blending(recipe, train_classes),
+                randaugment=recipe.get("randaugment"),
+                lr_floor=recipe.get("min_lr_ratio", 0.0),
+                precision=precision,
+            )
             cfg = runner_config(
                 model,
                 stage_dir,
                 train=split(t["dataset"], t["list"], t["classes"]),
+                randaugment=augmentation["randaugment"],
+                blending=augmentation["blending"],
                 max_epochs=epochs,
                 optimizer=recipe.get("optimizer", DEFAULT_OPTIMIZER),
                 paramwise_cfg=recipe.get("paramwise_cfg"),
                 optim_constructor=recipe.get("optim_constructor"),
                 warmup_epochs=recipe.get("warmup_epochs", 0),
-                min_lr_ratio=recipe.get("min_lr_ratio", 0.0),
+                min_lr_ratio=augmentation["lr_floor"],
                 accumulation=batch["accumulation"],
                 flip=benchmark.hflip(t["dataset"]),
                 checkpoint=True,
@@ -480,6 +508,7 @@ def run_stage(
                 processes=batch["processes"],
                 workers=workers,
                 optimizer=cfg["optim_wrapper"]["optimizer"],
+                augmentation=augmentation,  # the recipe parts applied (``recipes.PARTS``; none on --without)
                 wall_s=round(clock.total_s, 1),
                 wall_s_this_process=round(clock.this_process_s, 1),
                 resumed_from_epoch=clock.resumed_from_epoch,
@@ -513,6 +542,7 @@ def run_stage(
             stage_dir,
             test=split(ev["dataset"], ev["list"], ev["classes"]),
             test_crops=recipe.get("test_crops", 1),
+            test_clips=recipe.get("test_clips", 1),
             reversal_pairs=pairs,
             **common,
         )
@@ -531,6 +561,8 @@ def run_stage(
             frames=model.num_frames,
             input_size=input_size,
             crops=recipe.get("test_crops", 1),
+            clips=recipe.get("test_clips", 1),
+            views=recipe.get("test_crops", 1) * recipe.get("test_clips", 1),
             split_version=benchmark.split_version(ev["dataset"]),
             provenance=benchmark.provenance(ev["dataset"], ev["list"]),
         )
@@ -616,14 +648,24 @@ def plan_jobs(
     results_dir: str | Path,
     subset: int | None = None,
     recipe_kind: str = "native",
+    without: Sequence[str] = (),
+    precision: str = "recipe",
 ) -> list[dict[str, Any]]:
     """The jobs of a protocol, one per (model, stage), each with why it must run (None: its records
-    stand, as ``run_protocol`` with default settings would decide)."""
+    stand, as ``run_protocol`` with the same settings would decide)."""
     jobs = []
     for name in model_names:
-        setup = model_setup(name, benchmark, recipe_kind)  # unknown names fail here, with suggestions
+        setup = model_setup(name, benchmark, recipe_kind, without=without)  # unknown names fail here
         for stage in protocol.stages:
-            why = stage_changes(results_dir, benchmark, protocol, setup, stage, subset)
+            why = stage_changes(
+                results_dir,
+                benchmark,
+                protocol,
+                setup,
+                stage,
+                subset,
+                stage_precision(precision, setup, stage, protocol),
+            )
             jobs.append(dict(model=name, stage=stage["name"], done=why is None, why=why))
     return jobs
 

@@ -5,16 +5,21 @@ needs it), with the learning rate and epochs chosen for each model by one rule: 
 (``ezclip-bench mini-search``, results committed in ``ezclip/registry/mini_recipes.json``).
 A recipe's ``model`` entries override the model config, its ``protocols`` and ``datasets`` entries
 the recipe in that protocol and when training on that dataset (``stage_recipe``); an ``optimizer``
-entry changes only the keys it names."""
+entry changes only the keys it names.
+
+The parts of a native recipe beyond the optimizer are applied as the original did, and each can be
+switched off by name (``PARTS``, ``run --without``): batch blending (mixup/cutmix), RandAugment, the
+test views (clips, crops), the learning-rate floor and mixed precision."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ezclip import registry
+from ezclip.errors import UnknownNameError
 
 if TYPE_CHECKING:
     from mmengine.config import Config
@@ -67,14 +72,65 @@ def stage_recipe(recipe: Mapping[str, Any], stage: Mapping[str, Any], protocol: 
     return override(out, by_protocol.get("datasets", {}).get(dataset, {}))
 
 
+# name -> the recipe keys that part reads, and what switching it off leaves (``amp`` is what the original
+# did, ``precision`` the harness's autocast for it)
+PARTS = {
+    "mixup": (("mixup_alpha", "cutmix_alpha", "mixup_switch_prob"), "no batch blending"),
+    "randaugment": (("randaugment",), "no RandAugment"),
+    "multiclip": (("test_clips",), "1 test clip"),
+    "multicrop": (("test_crops",), "1 centre crop"),
+    "lr-floor": (("min_lr_ratio",), "a cosine schedule to 0"),
+    "amp": (("amp", "precision"), "fp32"),
+}
+
+
+def without(recipe: Mapping[str, Any], parts: Sequence[str]) -> dict[str, Any]:
+    """``recipe`` with the named ``PARTS`` switched off; those it had are listed in its ``without``."""
+    for part in parts:
+        if part not in PARTS:
+            raise UnknownNameError("recipe part", part, PARTS)
+    dropped = sorted(p for p in parts if any(key in recipe for key in PARTS[p][0]))
+    out = {k: v for k, v in recipe.items() if not any(k in PARTS[p][0] for p in dropped)}
+    return dict(out, without=sorted(set(out.get("without", ())) | set(dropped))) if dropped else out
+
+
+def blending(recipe: Mapping[str, Any], num_classes: int) -> dict[str, Any] | None:
+    """mmaction2's batch blending for the recipe's mixup/cutmix: X-CLIP's ``CutmixMixupBlending`` (and
+    ViFi-CLIP's, the same code) takes cutmix with probability ``mixup_switch_prob``, else mixup. Its label
+    smoothing of the one-hot targets before mixing equals smoothing the mixed targets (it is affine), which
+    the cross-entropy loss does."""
+    mixup, cutmix = recipe.get("mixup_alpha", 0), recipe.get("cutmix_alpha", 0)
+    if not (mixup or cutmix):
+        return None
+    switch = recipe.get("mixup_switch_prob", 0.5) if mixup and cutmix else float(bool(cutmix))
+    augments, probs = [], []
+    if cutmix:
+        augments.append(dict(type="CutmixBlending", num_classes=num_classes, alpha=cutmix))
+        probs.append(switch)
+    if mixup:
+        augments.append(dict(type="MixupBlending", num_classes=num_classes, alpha=mixup))
+        probs.append(1 - switch)
+    return dict(type="RandomBatchAugment", augments=augments, probs=probs)
+
+
+def precision_for(requested: str, recipe: Mapping[str, Any], gpu: bool) -> str:
+    """The precision a job runs in: ``requested``, or for ``'recipe'`` the recipe's mixed precision on a
+    GPU (every original trained and tested in fp16) and fp32 on a CPU (mmengine's AMP needs a GPU)."""
+    if requested != "recipe":
+        return requested
+    return recipe.get("precision", "fp32") if gpu else "fp32"
+
+
 def native_recipe(cfg: Config, recipe_kind: str = "native") -> tuple[dict[str, Any], dict[str, Any]]:
     """``(model changes, recipe)`` on real data: the config's own recipe, or (``common``) the same
-    frames, views and normalisation for every model."""
+    frames, views, normalisation and augmentations for every model (each keeps its optimizer and
+    schedule)."""
     recipe = dict(cfg.get("recipe", {}))
     if recipe_kind != "common":
         return {}, recipe
     changes = dict(num_frames=8, data_preprocessor=dict(type="VideoTextPreprocessor", normalization="clip"))
-    return changes, dict(recipe, test_crops=1)
+    common = without(recipe, ("mixup", "randaugment", "multiclip", "multicrop", "amp"))
+    return changes, dict(common, test_crops=1)
 
 
 def mini_recipe(cfg: Config, searched: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -57,6 +57,15 @@ class ModelInfo(TypedDict):
     released: NotRequired[dict]  # evaluated from a released checkpoint: file, sha256, url, published_at
 
 
+class Augmentation(TypedDict):
+    """The recipe parts a training applied (``ezclip.recipes.PARTS``)."""
+
+    blending: dict | None  # mmaction2's RandomBatchAugment config (mixup/cutmix), or none
+    randaugment: dict | None  # FrameRandAugment's num_ops and magnitude, or none
+    lr_floor: float  # the cosine schedule's floor, a fraction of the learning rate
+    precision: str  # fp32, or the autocast dtype
+
+
 class TrainInfo(TypedDict):
     dataset: str
     list: str
@@ -76,6 +85,7 @@ class TrainInfo(TypedDict):
     wall_s: float  # the whole training, over every attempt that reached a checkpoint (schema 3)
     wall_s_this_process: NotRequired[float]  # the part this process ran (less than wall_s after a resume)
     resumed_from_epoch: NotRequired[int | None]  # the checkpoint's epoch this process continued from
+    augmentation: NotRequired[Augmentation]
 
 
 class Provenance(TypedDict):
@@ -102,6 +112,8 @@ class EvalInfo(TypedDict):
     frames: NotRequired[int]
     input_size: NotRequired[int]
     crops: NotRequired[int]
+    clips: NotRequired[int]  # test clips per video (X-CLIP's multi-clip test)
+    views: NotRequired[int]  # clips x crops, whose softmax scores were averaged
     split_version: NotRequired[str | None]
     provenance: NotRequired[Provenance]
 

@@ -25,14 +25,17 @@ def train_pipeline(
     backends: Sequence[str] = ("decord", "pyav"),
     flip: bool = True,
     color_jitter: bool = True,
+    randaugment: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Segment sampling with a random offset, multi-scale crop, flip and colour jitter per clip.
 
-    ``flip=False`` for datasets whose labels name a direction (SSv2: "from left to right")."""
+    ``flip=False`` for datasets whose labels name a direction (SSv2: "from left to right").
+    ``randaugment=dict(num_ops, magnitude)``: RandAugment on every decoded frame first (ActionCLIP)."""
     steps = [
         dict(type="VideoInit", backends=backends),
         dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=num_frames),
         dict(type="VideoDecode"),
+        *([dict(type="FrameRandAugment", **randaugment)] if randaugment else []),
         dict(type="Resize", scale=(-1, resize_for(input_size))),
         dict(type="MultiScaleCrop", input_size=input_size, scales=MULTI_SCALES, random_crop=False, max_wh_scale_gap=1),
         dict(type="Resize", scale=(input_size, input_size), keep_ratio=False),
@@ -46,17 +49,25 @@ def train_pipeline(
 
 
 def eval_pipeline(
-    num_frames: int, input_size: int = 224, crops: int = 1, backends: Sequence[str] = ("decord", "pyav")
+    num_frames: int,
+    input_size: int = 224,
+    crops: int = 1,
+    backends: Sequence[str] = ("decord", "pyav"),
+    clips: int = 1,
 ) -> list[dict[str, Any]]:
     """Centre frame of each segment; short side to 256/224 of the input and a centre crop, or
     (``crops=3``) short side to the input and three crops, the multi-view test of X-CLIP/ViFi-CLIP.
-    The recognizer averages the softmax scores of the views."""
+    ``clips > 1``: that many clips of ``num_frames`` (X-CLIP's multi-clip test, ``MultiClipSampleFrames``),
+    each in every crop, so ``clips * crops`` views. The recognizer averages the softmax scores of the views."""
     if crops not in (1, 3):
         raise ValueError(f"crops must be 1 or 3, got {crops}")
     crop = dict(type="CenterCrop", crop_size=input_size) if crops == 1 else dict(type="ThreeCrop", crop_size=input_size)
+    sample = dict(clip_len=1, frame_interval=1, num_clips=num_frames)
     return [
         dict(type="VideoInit", backends=backends),
-        dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=num_frames, test_mode=True),
+        dict(type="SampleFrames", **sample, test_mode=True)
+        if clips == 1
+        else dict(type="MultiClipSampleFrames", views=clips, **sample),
         dict(type="VideoDecode"),
         dict(type="Resize", scale=(-1, resize_for(input_size) if crops == 1 else input_size)),
         crop,

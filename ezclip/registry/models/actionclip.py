@@ -28,6 +28,7 @@ recipe = dict(
     test_crops=1,
     randaugment=dict(num_ops=2, magnitude=9),
     amp="fp16 weights, fp32 optimizer step",
+    precision="fp16",  # the harness's autocast for it
 )
 reference = dict(paper="arXiv 2109.08472", code="github.com/sallymmx/ActionCLIP@31c34df")
 # The mini benchmark: the common mini recipe with the official parameter groups (the fusion head at 10x);

@@ -21,6 +21,8 @@ recipe = dict(
     batch_size=80,
     input_size=224,
     test_crops=1,
+    amp="fp16 weights, fp32 optimizer step (convert_weights)",
+    precision="fp16",  # the harness's autocast for it
     # configs/base_to_nove/*.yaml: per dataset (they train on the full base lists: protocol variant full_base)
     protocols=dict(
         base2novel=dict(

@@ -24,6 +24,9 @@ recipe = dict(
     test_crops=1,
     mixup_alpha=0.8,
     cutmix_alpha=1.0,
+    mixup_switch_prob=0.5,  # utils/config.py defaults, as X-CLIP
+    amp="apex O1",
+    precision="fp16",  # the harness's autocast for it
     # configs/base2novel/finetuning_base2novel/*/16_32_vifi_clip_s*.yaml and configs/few_shot/finetuning_few_shot/
     # */16_32_vifi_clip_*_shot.yaml: 4 per GPU x 2 accumulation x 8 = 64, from CLIP
     protocols=dict(

@@ -41,6 +41,7 @@ recipe = dict(
     test_clips=4,
     test_crops=3,
     amp="apex O1",
+    precision="fp16",  # the harness's autocast for it
     # configs/{hmdb51,ucf101}/16_32.yaml (few-shot, from CLIP): 4 per GPU x 2 accumulation x 8 = 64
     protocols=dict(fewshot=dict(epochs=50, batch_size=64, optimizer=dict(lr=2e-6))),
 )
