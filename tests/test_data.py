@@ -137,6 +137,31 @@ def test_pyav_takes_over_where_decord_fails(tmp_path):
         build_dataset(info, pipeline=eval_pipeline(4, input_size=32, backends=("decord",)))[0]
 
 
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_a_rotated_video_gives_the_same_upright_frames_through_decord_and_pyav(tmp_path, rotation):
+    import numpy as np
+    from mmengine.dataset import Compose
+
+    from ezclip.data.video_io import write_mp4
+
+    frames = np.zeros((12, 64, 96, 3), np.uint8)  # landscape, a white block in the top-left corner
+    frames[:, :16, :32] = 255
+    for t in range(12):
+        frames[t, 40:48, 8 * t : 8 * t + 8] = (255, 0, 0)  # and a red square moving right
+    write_mp4(tmp_path / "r.mp4", frames, rotation=rotation)
+    steps = [dict(type="VideoInit"), dict(type="SampleFrames", clip_len=1, num_clips=4, test_mode=True)]
+    read = {
+        backend: Compose([dict(steps[0], backends=(backend,)), steps[1], dict(type="VideoDecode")])(
+            dict(filename=str(tmp_path / "r.mp4"), start_index=0, modality="RGB")
+        )["imgs"]
+        for backend in ("decord", "pyav")
+    }
+    upright = [np.rot90(frames[i], rotation // 90 % 4) for i in (1, 4, 7, 10)]  # counter-clockwise degrees
+    for backend, imgs in read.items():
+        assert len(imgs) == 4 and imgs[0].shape == upright[0].shape, backend
+        assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(imgs, upright)) < 3, backend  # lossless, but yuv420p
+
+
 def test_frame_folders_are_sampled_exactly_as_videos(tmp_path):
     """EZ-CLIP's and ActionCLIP's layout: a folder of img_00001.jpg... listed as ``dir num_frames label``.
     The same clip as a video and as frames gives the same frame indices (frame i is file i + 1) and,

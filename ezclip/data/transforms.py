@@ -1,5 +1,8 @@
 """Video decoding with decord and PyAV as a fallback, and folders of pre-extracted frames (EZ-CLIP's and
-ActionCLIP's ``img_00001.jpg`` layout), failing with the name of the file."""
+ActionCLIP's ``img_00001.jpg`` layout), failing with the name of the file.
+
+Frames come out upright whichever backend decodes them: decord turns a video by its rotation flag (the
+display matrix phones write), mmaction2's PyAV decoding does not, so ``UprightPyAVDecode`` does."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os.path as osp
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from mmaction.datasets.transforms import DecordDecode, DecordInit, PyAVDecode, PyAVInit, RawFrameDecode
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
@@ -16,7 +20,26 @@ from ezclip.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_BACKENDS = {"decord": (DecordInit, DecordDecode), "pyav": (PyAVInit, PyAVDecode)}
+
+
+class UprightPyAVDecode(PyAVDecode):
+    """mmaction2's PyAV decoding (its default, accurate mode: every frame up to the last sampled one),
+    each frame turned by its rotation flag (counter-clockwise degrees), as decord turns them."""
+
+    def transform(self, results: dict[str, Any]) -> dict[str, Any]:
+        inds = np.atleast_1d(np.squeeze(results["frame_inds"]))
+        imgs = []
+        for frame in results["video_reader"].decode(video=0):
+            imgs.append(np.rot90(frame.to_rgb().to_ndarray(), round(frame.rotation / 90) % 4))
+            if len(imgs) > inds.max() + 1:
+                break
+        results["imgs"] = [np.ascontiguousarray(imgs[i % len(imgs)]) for i in inds]  # too few frames: loop
+        results["original_shape"] = results["img_shape"] = results["imgs"][0].shape[:2]
+        results["video_reader"] = None
+        return results
+
+
+_BACKENDS = {"decord": (DecordInit, DecordDecode), "pyav": (PyAVInit, UprightPyAVDecode)}
 FRAME_TEMPLATE = "img_{:05d}.jpg"  # the official EZ-CLIP / ActionCLIP extraction (first frame img_00001.jpg)
 
 

@@ -44,9 +44,10 @@ def yuv_frame(rgb: np.ndarray) -> av.VideoFrame:
     return frame
 
 
-def write_mp4(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 0) -> Path:
+def write_mp4(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 0, rotation: int = 0) -> Path:
     """Write ``frames`` (``T x H x W x 3`` uint8 RGB, even H and W) to ``path`` atomically; ``crf=0`` is
-    lossless, a higher value (18: visually lossless) gives the lossy files real datasets hold."""
+    lossless, a higher value (18: visually lossless) gives the lossy files real datasets hold.
+    ``rotation``: a display rotation flag (counter-clockwise degrees), as phones write."""
     frames = np.asarray(frames, dtype=np.uint8)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[1] % 2 or frames.shape[2] % 2:
         raise ValueError(f"frames must be T x H x W x 3 with even H and W, got {frames.shape}")
@@ -55,6 +56,8 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 0)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
         stream.options = dict(X264_OPTIONS, crf=str(crf))
+        if rotation:
+            stream.set_display_rotation(rotation)
         for frame in frames:
             container.mux(stream.encode(yuv_frame(frame)))
         container.mux(stream.encode())
