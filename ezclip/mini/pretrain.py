@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ezclip import clip
 from ezclip.clip import NORMALIZATION, build_clip, get_tokenizer
 from ezclip.files import atomic_path
 from ezclip.mini import world
@@ -33,11 +34,12 @@ CAPTION = "a photo of a {} {}"
 
 
 def cache_key(seed: int, settings: Mapping[str, Any] = SETTINGS) -> str:
-    """Changes with the seed, the settings, this code and the CPU numerics in force (the weights
-    depend on them), but not with the CPU model (the pinned numerics are the same on every one)."""
+    """Changes with the seed, the settings, this code, the towers' (``ezclip.clip``: how attention is
+    computed) and the CPU numerics in force (the weights depend on them), but not with the CPU model (the
+    pinned numerics are the same on every one)."""
     numerics = {k: v for k, v in describe().items() if k not in ("cpu", "machine")}
     digest = hashlib.sha256(f"{ARCH}:{seed}:{sorted(settings.items())}:{sorted(numerics.items())}".encode())
-    for module in (world, __import__(__name__, fromlist=["_"])):
+    for module in (world, clip, __import__(__name__, fromlist=["_"])):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 

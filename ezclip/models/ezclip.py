@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -27,12 +27,10 @@ from mmaction.registry import MODELS
 from open_clip.transformer import text_global_pool
 from timm.layers import DropPath
 
+from ezclip.clip import attend
 from ezclip.models.base import VideoCLIP
 from ezclip.models.losses import motion_loss
 from ezclip.models.text import ACTIONCLIP_TEMPLATES
-
-if TYPE_CHECKING:
-    from open_clip.transformer import ResidualAttentionBlock
 
 PROMPT_MODES = ("all", "first", "none")
 
@@ -51,11 +49,6 @@ class Adapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.up(self.act(self.down(x)))
-
-
-def _attend(block: ResidualAttentionBlock, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """A block's own (frozen) pre-norm self-attention, without the residual."""
-    return block.ls_1(block.attn(*(block.ln_1(x),) * 3, need_weights=False, attn_mask=attn_mask)[0])
 
 
 @MODELS.register_module()
@@ -123,7 +116,7 @@ class EZCLIP(VideoCLIP):
     def _drop_paths(self, blocks: nn.ModuleList) -> nn.ModuleList:
         rates = torch.linspace(0, self.drop_path_rate, len(blocks)).tolist()
         for block, rate in zip(blocks, rates):
-            block.attn.dropout = rate  # nn.MultiheadAttention reads it at call time (training only)
+            block.attn.dropout = rate  # attention dropout, read at call time (training only), as official
         return nn.ModuleList(DropPath(rate) if rate > 0 else nn.Identity() for rate in rates)
 
     # -- vision tower with temporal prompts --------------------------------------------------------
@@ -138,11 +131,11 @@ class EZCLIP(VideoCLIP):
             if self.temporal_prompts is not None and i < len(self.temporal_prompts):
                 tokens, width = x.shape[1:]
                 prompt = self.prompt_dropout(self.temporal_prompts[i]) + x.view(b, t, tokens, width).mean(dim=2)
-                prompt = drop(_attend(block, prompt))  # attention across the T frames; no residual
-                spatial = _attend(block, torch.cat([x, prompt.reshape(b * t, 1, width)], dim=1))
+                prompt = drop(attend(block, prompt))  # attention across the T frames; no residual
+                spatial = attend(block, torch.cat([x, prompt.reshape(b * t, 1, width)], dim=1))
                 x = x + drop(spatial[:, :tokens])  # the prompt token is dropped after attention
             else:
-                x = x + drop(_attend(block, x))
+                x = x + drop(attend(block, x))
             if self.use_adapters:
                 x = self.visual_adapters[i](x)
             x = x + drop(block.ls_2(block.mlp(block.ln_2(x))))
@@ -156,7 +149,7 @@ class EZCLIP(VideoCLIP):
         mask = clip.attn_mask[: tokens.shape[1], : tokens.shape[1]]
         for i, block in enumerate(clip.transformer.resblocks):
             drop = self.text_drop_paths[i]
-            x = x + drop(_attend(block, x, attn_mask=mask))
+            x = x + drop(attend(block, x, attn_mask=mask))
             if self.use_adapters:
                 x = self.text_adapters[i](x)
             x = x + drop(block.ls_2(block.mlp(block.ln_2(x))))

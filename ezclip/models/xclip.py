@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from open_clip.transformer import QuickGELU, ResidualAttentionBlock
 
+from ezclip.clip import attend
 from ezclip.models.base import VideoCLIP
 
 if TYPE_CHECKING:
@@ -212,8 +213,7 @@ class XCLIP(VideoCLIP):
         for block, message, drop in zip(visual.transformer.resblocks, self.cct, self.cct_drop_paths):
             cls = x[:, 0].view(b, t, -1)
             msg = message(cls, drop).reshape(b * t, 1, -1)
-            y = block.ln_1(torch.cat([x, msg], dim=1))
-            y = block.ls_1(block.attn(y, y, y, need_weights=False)[0])
+            y = attend(block, torch.cat([x, msg], dim=1))
             x = x + drop(y)[:, :tokens]  # the message token is dropped after attention
             x = x + drop(block.ls_2(block.mlp(block.ln_2(x))))
         frame_features = visual.ln_post(x[:, 0]) @ visual.proj
