@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-
 class UprightPyAVDecode(PyAVDecode):
     """mmaction2's PyAV decoding (its default, accurate mode: every frame up to the last sampled one),
     each frame turned by its rotation flag (counter-clockwise degrees), as decord turns them."""
