@@ -57,6 +57,10 @@ def loader(
         batch_size=batch_size,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
+        # workers start from a clean server process, not a fork of this one: a fork inherits the state of
+        # FFmpeg's threads wherever this process decoded before (probing, a fallback), and such workers
+        # hung or crashed (benchmarks/test_decode.py, PyAV with 1 worker)
+        **({"multiprocessing_context": "forkserver"} if num_workers > 0 else {}),
         pin_memory=torch.cuda.is_available(),
         sampler=sampler,
         drop_last=False,
