@@ -180,7 +180,13 @@ def decode_rate(benchmark: Benchmark, frames: int, input_size: int, crops: int, 
         data_prefix=dict(video=str(benchmark.video_root("hmdb51"))),
         test_mode=True,
     )
-    loader = DataLoader(dataset, batch_size=1, num_workers=workers, collate_fn=pseudo_collate)
+    loader = DataLoader(
+        dataset,
+        batch_size=1,
+        num_workers=workers,
+        multiprocessing_context="forkserver" if workers else None,  # as run's loaders (ezclip.engine.loader)
+        collate_fn=pseudo_collate,
+    )
     start = time.perf_counter()
     count = sum(len(batch["inputs"]) for batch in loader)
     return count / (time.perf_counter() - start)

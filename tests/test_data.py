@@ -159,7 +159,8 @@ def test_a_rotated_video_gives_the_same_upright_frames_through_decord_and_pyav(t
     upright = [np.rot90(frames[i], rotation // 90 % 4) for i in (1, 4, 7, 10)]  # counter-clockwise degrees
     for backend, imgs in read.items():
         assert len(imgs) == 4 and imgs[0].shape == upright[0].shape, backend
-        assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(imgs, upright)) < 3, backend  # lossless, but yuv420p
+        # lossless, but through yuv420p: colour edges blur a little
+        assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(imgs, upright)) < 3, backend
 
 
 def test_frame_folders_are_sampled_exactly_as_videos(tmp_path):
