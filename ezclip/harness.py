@@ -331,8 +331,9 @@ def released_weights(
 
 
 def model_key(setup: Mapping[str, Any], weights: Mapping[str, Any] | None) -> str:
-    """Where a model's records go: released weights apart from what was trained here (never averaged)."""
-    return setup["name"] + ("@released" if weights is not None else "")
+    """Where a model's records go (``records.model_id``): released weights, and a recipe with parts switched
+    off, apart from the native runs (never averaged)."""
+    return records.model_id(setup["name"], weights is not None, setup["recipe"].get("without", ()))
 
 
 def record_path(

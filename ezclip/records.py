@@ -15,6 +15,7 @@ import platform
 import subprocess
 import types
 import typing
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
@@ -175,10 +176,16 @@ def record_benchmark_id(record: Record) -> str:
     return benchmark_id(record["benchmark"], record.get("subset"))
 
 
+def model_id(name: str, released: bool = False, without: Sequence[str] = ()) -> str:
+    """``xclip``; ``xclip@released`` for the released checkpoints; ``xclip~without-mixup`` for a recipe with
+    parts switched off: each kept apart in records and tables, never averaged with the others."""
+    return name + ("@released" if released else "") + "".join(f"~without-{part}" for part in without)
+
+
 def model_key(record: Record) -> str:
-    """The model as tables and ids know it: ``xclip``, or ``xclip@released`` for the released checkpoints
-    (kept apart from what was trained here, never averaged with it)."""
-    return record["model"]["name"] + ("@released" if "released" in record["model"] else "")
+    """The model as tables and ids know it (``model_id``)."""
+    model = record["model"]
+    return model_id(model["name"], "released" in model, (model.get("recipe") or {}).get("without", ()))
 
 
 def job_id(record: Record) -> str:

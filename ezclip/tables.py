@@ -73,7 +73,12 @@ class Footnotes:
 
 def model_label(rs: Sequence[Record]) -> str:
     r = rs[0]["model"]
-    return f"{r['name']} ({r['arch']}, {r['frames']}f)" + (" [released weights]" if "released" in r else "")
+    without = (r.get("recipe") or {}).get("without")
+    return (
+        f"{r['name']} ({r['arch']}, {r['frames']}f)"
+        + (" [released weights]" if "released" in r else "")
+        + (f" [without {', '.join(without)}]" if without else "")
+    )
 
 
 class Table:

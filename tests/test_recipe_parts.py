@@ -12,7 +12,8 @@ from ezclip.data.lists import read_class_csv
 from ezclip.data.pipelines import eval_pipeline, train_pipeline
 from ezclip.errors import UnknownNameError
 from ezclip.harness import load_protocol, run_protocol
-from ezclip.records import read_records
+from ezclip.records import model_key, read_records
+from ezclip.tables import model_label
 from ezclip.zoo import load_model_config
 
 NATIVE = {name: dict(load_model_config(name)["recipe"]) for name in ("ezclip", "actionclip", "vificlip", "xclip")}
@@ -178,6 +179,11 @@ def test_a_native_run_applies_and_records_every_part_and_without_switches_them_o
     assert (a["eval"]["clips"], a["eval"]["crops"], a["eval"]["views"]) == (2, 3, 6)
     assert b["train"]["augmentation"]["blending"] is None and (b["eval"]["clips"], b["eval"]["views"]) == (1, 3)
     assert b["model"]["recipe"]["without"] == ["mixup", "multiclip"] and "without" not in a["model"]["recipe"]
+    # kept apart from the native run, in files and in tables, never averaged with it
+    (path,) = (tmp_path / "b").rglob("*.json")
+    assert "tinyrecipe~without-mixup~without-multiclip" in str(path)
+    assert model_key(b) == "tinyrecipe~without-mixup~without-multiclip" and model_key(a) == "tinyrecipe"
+    assert model_label([b]) == "tinyrecipe (ezclip-mini, 4f) [without mixup, multiclip]"
 
 
 def test_training_gets_the_blending_whether_the_model_is_a_config_or_built(mini):
