@@ -84,12 +84,17 @@ PARTS = {
 }
 
 
+def _on(recipe: Mapping[str, Any], key: str) -> bool:
+    """Whether the recipe's ``key`` does something (1 test clip or crop, a floor of 0, fp32 do not)."""
+    return recipe.get(key) not in (None, 0, False, "fp32") and not (key.startswith("test_") and recipe[key] == 1)
+
+
 def without(recipe: Mapping[str, Any], parts: Sequence[str]) -> dict[str, Any]:
-    """``recipe`` with the named ``PARTS`` switched off; those it had are listed in its ``without``."""
+    """``recipe`` with the named ``PARTS`` switched off; those that were on are listed in its ``without``."""
     for part in parts:
         if part not in PARTS:
             raise UnknownNameError("recipe part", part, PARTS)
-    dropped = sorted(p for p in parts if any(key in recipe for key in PARTS[p][0]))
+    dropped = sorted(p for p in parts if any(_on(recipe, key) for key in PARTS[p][0]))
     out = {k: v for k, v in recipe.items() if not any(k in PARTS[p][0] for p in dropped)}
     return dict(out, without=sorted(set(out.get("without", ())) | set(dropped))) if dropped else out
 

@@ -135,6 +135,7 @@ def test_parts_switch_off_by_name_and_say_so():
         and xclip["without"] == ["lr-floor", "mixup", "multiclip"]
     )
     assert recipes.without(NATIVE["ezclip"], ["randaugment"]) == NATIVE["ezclip"]  # nothing to switch off
+    assert recipes.without(NATIVE["ezclip"], ["multicrop", "multiclip"]) == NATIVE["ezclip"]  # 1 crop, 1 clip: off
     with pytest.raises(UnknownNameError, match="unknown recipe part 'mixupp'; did you mean mixup"):
         recipes.without(NATIVE["xclip"], ["mixupp"])
 
