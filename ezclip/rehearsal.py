@@ -166,7 +166,7 @@ def timed_scores(model: torch.nn.Module, batch: dict[str, Any], classes: Sequenc
 
 def decode_rate(benchmark: Benchmark, frames: int, input_size: int, crops: int, workers: int) -> float:
     """Videos/s of the evaluation pipeline alone (decode, sample, resize, crop) through a loader with
-    ``workers`` worker processes."""
+    ``workers`` persistent worker processes, as ``run`` loads: a first pass starts them, the second is timed."""
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
 
@@ -185,8 +185,10 @@ def decode_rate(benchmark: Benchmark, frames: int, input_size: int, crops: int, 
         batch_size=1,
         num_workers=workers,
         multiprocessing_context="forkserver" if workers else None,  # as run's loaders (ezclip.engine.loader)
+        persistent_workers=workers > 0,
         collate_fn=pseudo_collate,
     )
+    sum(len(batch["inputs"]) for batch in loader)
     start = time.perf_counter()
     count = sum(len(batch["inputs"]) for batch in loader)
     return count / (time.perf_counter() - start)
