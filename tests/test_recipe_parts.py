@@ -69,16 +69,13 @@ def test_cutmix_pastes_a_box_and_weighs_the_targets_by_its_area():
     from mmaction.registry import MODELS
     from mmaction.structures import ActionDataSample
 
-    torch.manual_seed(3)
+    torch.manual_seed(7)  # (seed 7 pairs the two videos and pastes a box of 20% of the frame)
     cutmix = MODELS.build(dict(type="CutmixBlending", num_classes=3, alpha=1.0))
     x = torch.arange(2.0).view(2, 1, 1, 1, 1).expand(2, 4, 3, 10, 10).clone()  # video 0 all 0s, video 1 all 1s
     mixed, samples = cutmix(x.clone(), [ActionDataSample().set_gt_label(i) for i in (0, 1)])
     targets = torch.stack([s.gt_label for s in samples])
     pasted = (mixed[0] != x[0]).float().mean().item()  # video 0's share that came from video 1
-    if pasted:  # the permutation paired video 0 with video 1
-        assert targets[0].tolist() == pytest.approx([1 - pasted, pasted, 0.0])
-    else:
-        assert targets[0].tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert 0 < pasted < 1 and targets[0].tolist() == pytest.approx([1 - pasted, pasted, 0.0])
 
 
 def test_randaugment_draws_its_operations_for_every_frame():
