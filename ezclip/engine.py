@@ -4,6 +4,7 @@ what the Runner needs, so training and evaluation always take the same path."""
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -256,6 +257,9 @@ def init_distributed() -> bool:
     return world_size() > 1
 
 
+_RUNNER_NUMBERS = itertools.count()  # the same sequence in every process of a job
+
+
 def make_runner(cfg: dict[str, Any]) -> Runner:
     """A Runner for ``cfg``; ``cfg['model']`` may be a config dict or a built model (reused across the
     evaluations of one trained model)."""
@@ -265,6 +269,9 @@ def make_runner(cfg: dict[str, Any]) -> Runner:
         cfg = dict(cfg, launcher="pytorch")
         if not torch.cuda.is_available():  # DDP on CPU takes no device ids
             cfg["model_wrapper_cfg"] = dict(type="MMDistributedDataParallel", device_ids=None, broadcast_buffers=False)
+    # mmengine names a Runner's logger, visualizer and scope by its start second unless given a name, and
+    # warns (three times) for every Runner started in a second another one started in
+    cfg = dict(cfg, experiment_name=cfg.get("experiment_name") or f"ezclip{next(_RUNNER_NUMBERS)}")
     if isinstance(cfg["model"], dict):
         return Runner.from_cfg(Config(cfg))
     kwargs = {k: v for k, v in cfg.items() if k not in ("custom_imports", "model_wrapper_cfg")}

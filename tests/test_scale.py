@@ -166,10 +166,18 @@ def test_on_real_data_the_input_size_is_the_models_own(mini, tmp_path, monkeypat
     assert record["eval"]["input_size"] == 32 and record["status"] == "ok"
 
 
-def test_the_console_shows_progress_and_none_of_the_harmless_library_messages(mini, tmp_path, monkeypatch, capfd):
+def test_the_console_shows_progress_and_none_of_the_harmless_library_messages(
+    mini, tmp_path, monkeypatch, capfd, recwarn
+):
+    import time
+
     from ezclip._compat import HARMLESS_LOG_MESSAGES
     from ezclip.benchmark import Benchmark
 
+    # every Runner in the same second, as on a fast machine: mmengine names a Runner's logger, visualizer
+    # and scope by its start time, and warned three times for each Runner that reused a name
+    frozen = time.localtime()
+    monkeypatch.setattr(time, "localtime", lambda *a: frozen)
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "tinyvid.py").write_text(TINY_MODEL)
     monkeypatch.setenv("EZCLIP_MODEL_PATH", str(tmp_path / "models"))
@@ -182,6 +190,7 @@ def test_the_console_shows_progress_and_none_of_the_harmless_library_messages(mi
     for message in HARMLESS_LOG_MESSAGES + ("kl_div",):
         assert message not in out + err
     assert any("global batch 8 = 8 per process x 1 process(es) x 1 accumulated" in line for line in lines)
+    assert [str(w.message) for w in recwarn if "get_instance" in str(w.message)] == []
 
 
 def test_importing_the_stack_prints_nothing():
