@@ -12,3 +12,14 @@ from ezclip.numerics import pin_cpu_numerics
 
 # the mini benchmark's numerics (one thread, AVX2 code paths), before any test computes anything
 pin_cpu_numerics()
+
+
+def pytest_configure(config):
+    """The libraries' known-harmless warnings, filtered where the package filters them
+    (``ezclip._compat.HARMLESS_WARNINGS``): pytest resets the filters around each test."""
+    import re
+
+    from ezclip._compat import HARMLESS_WARNINGS
+
+    for message in HARMLESS_WARNINGS:
+        config.addinivalue_line("filterwarnings", f"ignore:.*{re.escape(message)}")

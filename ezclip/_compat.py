@@ -152,6 +152,10 @@ def _atomic_local_writes() -> None:
 # Messages of the libraries that say nothing about a run here; silenced in this one place.
 HARMLESS_WARNINGS = (
     "Fail to import ``MultiScaleDeformableAttention``",  # mmcv-lite has no compiled ops; nothing here uses them
+    # torch's own modules script functions on import (torch.distributed.optim, through mmengine's optimizers)
+    "`torch.jit.script` is deprecated",
+    "`torch.jit.interface` is deprecated",
+    "`torch.jit.load` is deprecated",  # open_clip reading OpenAI's TorchScript CLIP files
 )
 HARMLESS_LOG_MESSAGES = (
     '"FileClient" will be deprecated',  # mmengine's own hooks still build one
