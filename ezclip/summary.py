@@ -26,13 +26,19 @@ def group_order(group: str) -> tuple[int, str, int, str]:
     )
 
 
-SETTINGS = ("protocol_version", "crops", "input_size", "list_sha256")
+SETTINGS = ("protocol_version", "views", "input_size", "list_sha256")
+
+
+def views_of(record: Record) -> tuple[int, int]:
+    """``(clips, crops)`` a record's videos were tested with (1 where the record does not say)."""
+    return record["eval"].get("clips", 1), record["eval"].get("crops", 1)
 
 
 def record_settings(record: Record) -> dict[str, Any]:
+    clips, crops = views_of(record)
     return dict(
         protocol_version=record["protocol"]["version"],
-        crops=record["eval"].get("crops"),
+        views=clips * crops,
         input_size=record["eval"].get("input_size"),
         list_sha256=record["eval"].get("list_sha256", "")[:12],
     )

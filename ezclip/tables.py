@@ -28,6 +28,7 @@ from ezclip.summary import (
     mean_std,
     pct,
     records_by_benchmark,
+    views_of,
 )
 
 if TYPE_CHECKING:
@@ -72,10 +73,14 @@ class Footnotes:
 
 
 def model_label(rs: Sequence[Record]) -> str:
+    """``name (arch, frames[, test views])`` and whether it ran from released weights or without parts
+    of its recipe; the views of its first record (a column whose records differ is marked †)."""
     r = rs[0]["model"]
     without = (r.get("recipe") or {}).get("without")
+    clips, crops = views_of(rs[0])
+    views = " x ".join(f"{n} {what}s" for n, what in ((clips, "clip"), (crops, "crop")) if n > 1)
     return (
-        f"{r['name']} ({r['arch']}, {r['frames']}f)"
+        f"{r['name']} ({r['arch']}, {r['frames']}f{', ' + views if views else ''})"
         + (" [released weights]" if "released" in r else "")
         + (f" [without {', '.join(without)}]" if without else "")
     )

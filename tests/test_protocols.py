@@ -152,6 +152,7 @@ def test_tables_from_records(tmp_path):
     zs = tables["zeroshot"].markdown()
     assert "53.0 ± 3.6" in zs  # mean and sample std of 50, 52, 57
     assert "40.0†" in zs and "not directly comparable" in zs  # a 3-crop number is marked in a 1-crop column
+    assert "views 3 (column: 1)" in zs and "other (ViT-B-16, 8f, 3 crops)" in zs and "m (ViT-B-16, 8f) " in zs
     b2n = tables["base2novel"].markdown()
     assert "92.0 ± 2.0" in b2n and "62.0 ± 2.0" in b2n and f"{2 * 92 * 62 / 154:.1f}" in b2n
 

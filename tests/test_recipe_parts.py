@@ -181,7 +181,8 @@ def test_a_native_run_applies_and_records_every_part_and_without_switches_them_o
     (path,) = (tmp_path / "b").rglob("*.json")
     assert "tinyrecipe~without-mixup~without-multiclip" in str(path)
     assert model_key(b) == "tinyrecipe~without-mixup~without-multiclip" and model_key(a) == "tinyrecipe"
-    assert model_label([b]) == "tinyrecipe (ezclip-mini, 4f) [without mixup, multiclip]"
+    assert model_label([b]) == "tinyrecipe (ezclip-mini, 4f, 3 crops) [without mixup, multiclip]"
+    assert model_label([a]) == "tinyrecipe (ezclip-mini, 4f, 2 clips x 3 crops)"
 
 
 def test_training_gets_the_blending_whether_the_model_is_a_config_or_built(mini):
