@@ -3,6 +3,23 @@ import os
 import pytest
 
 THREADS = int(os.environ.get("EZCLIP_BENCH_THREADS", "1"))
+VITB16 = pytest.mark.skipif(
+    not os.environ.get("EZCLIP_BENCH_VITB16"), reason="set EZCLIP_BENCH_VITB16=1 for the ViT-B/16 benchmarks"
+)
+
+
+def pytest_generate_tests(metafunc):
+    """A benchmark taking ``arch_size`` runs at (architecture, input size): the mini benchmark's tiny tower
+    (``ezclip-mini``) always,
+    ViT-B/16 (seconds a call on CPU) when asked."""
+    if "arch_size" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "arch_size",
+            [
+                pytest.param(("ezclip-mini", 32), id="ezclip-mini"),
+                pytest.param(("ViT-B-16", 224), id="ViT-B-16", marks=VITB16),
+            ],
+        )
 
 
 @pytest.fixture(autouse=True)

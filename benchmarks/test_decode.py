@@ -49,13 +49,13 @@ def videos(tmp_path_factory):
     return root
 
 
-def _dataset(root, frames, input_size, crops, backend):
+def _dataset(root, frames, input_size, crops, backend, ann_file="list.txt", class_file="classes.csv", videos="."):
     return DATASETS.build(
         dict(
             type="VideoListDataset",
-            ann_file=str(root / "list.txt"),
-            class_file=str(root / "classes.csv"),
-            data_prefix=dict(video=str(root)),
+            ann_file=str(root / ann_file),
+            class_file=str(root / class_file),
+            data_prefix=dict(video=str(root / videos)),
             pipeline=eval_pipeline(frames, input_size=input_size, crops=crops, backends=(backend,)),
             test_mode=True,
         )
@@ -90,6 +90,10 @@ def test_decode_eval_pipeline(benchmark, videos, backend, workers, frames, input
 
     benchmark.group = f"decode {frames}x{input_size} crops={crops}"
     benchmark.extra_info.update(
+        measures="decode",  # what `plan` estimates a job's data loading from (ezclip.profiling.costs)
+        videos_of="full-size",
+        frames=frames,
+        crops=crops,
         videos=len(dataset),
         video=f"H.264 crf 18, {WIDTH}x{HEIGHT}, {SECONDS} s at {FPS} fps, mp4 and avi",
         backend=backend,
@@ -99,3 +103,27 @@ def test_decode_eval_pipeline(benchmark, videos, backend, workers, frames, input
     if workers == 0:
         benchmark.extra_info["rereads_with_other_frames"] = f"{_rereads_differing(dataset)} of {2 * len(dataset)}"
     assert benchmark.pedantic(decode_all, rounds=3, iterations=1, warmup_rounds=1) == NUM_VIDEOS
+
+
+def test_decode_mini_world(benchmark):
+    """The mini benchmark's own videos (its HMDB-51 role's test split 1) through its pipeline (4 frames at
+    32 px), in the process as its runs load them: what `plan` estimates mini jobs' loading from."""
+    from ezclip.benchmark import default_cache
+    from ezclip.mini.generate import NUM_FRAMES, ensure_mini
+
+    root = ensure_mini(default_cache(), log=lambda *a: None)
+    dataset = _dataset(
+        root, NUM_FRAMES, 32, 1, "decord", "splits/hmdb51/test_split1.txt", "splits/hmdb51/classes.csv", "videos/hmdb51"
+    )
+    benchmark.group = f"decode mini {NUM_FRAMES}x32"
+    benchmark.extra_info.update(
+        measures="decode",
+        videos_of="mini",
+        frames=NUM_FRAMES,
+        crops=1,
+        videos=len(dataset),
+        video="the mini benchmark's generated mp4 files",
+        backend="decord",
+        workers=0,
+    )
+    assert benchmark.pedantic(lambda: sum(1 for i in range(len(dataset)) if dataset[i]), rounds=3, warmup_rounds=1)

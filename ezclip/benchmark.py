@@ -66,6 +66,7 @@ class Benchmark:
     progress = True  # a progress bar with rate and time left during training and evaluation
     profiles_runs = False  # whether `run` profiles the models as they ran (cost figures need it)
     in_process_loading = False  # decode in the running process by default (no loader workers)
+    video_kind = "full-size"  # which of the decode benchmarks' videos its own are like (ezclip.profiling.costs)
 
     def title(self, text: str) -> str:
         return text
@@ -129,6 +130,7 @@ class MiniBenchmark(Benchmark):
     progress = False  # seconds-long jobs: one line each is enough
     profiles_runs = True
     in_process_loading = True  # one pinned thread, reproducible; tiny videos decode in microseconds
+    video_kind = "mini"
 
     def title(self, text: str) -> str:
         return f"{text} [mini benchmark: generated videos, tiny CLIP]"

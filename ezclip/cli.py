@@ -313,14 +313,28 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
         without=split_names(args.without),
         precision=args.precision,
     )
-    print(
-        tabulate(
-            [[j["model"], j["stage"], "done" if j["done"] else f"pending: {j['why']}"] for j in jobs],
-            headers=["model", "stage", "status"],
-        )
-    )
     pending = [j for j in jobs if not j["done"]]
+    rows = [[j["model"], j["stage"], "done" if j["done"] else f"pending: {j['why']}"] for j in jobs]
+    headers = ["model", "stage", "status"]
+    default_costs = Path(args.results) / BENCHMARKS_JSON
+    costs = args.costs or ([str(default_costs)] if default_costs.is_file() else [])
+    if costs:
+        estimate = plan_costs(jobs, costs, protocol.name, benchmark, args)
+        headers += ["train videos x epochs", "test videos x views", "estimate (wall)"]
+        for row, job in zip(rows, jobs, strict=True):
+            c = job["cost"]
+            train = f"{c['train_videos']} x {c['epochs']}" if c["epochs"] else "–"
+            row += [
+                train,
+                f"{c['eval_videos']} x {c['views']}",
+                duration(c["seconds"]) or "? " + "; ".join(c["missing"]),
+            ]
+    print(tabulate(rows, headers=headers))
     print(f"{len(pending)} of {len(jobs)} jobs pending")
+    if costs:
+        print(estimate)
+    else:
+        print(f"(no estimates of each job's time: `tox -e bench` writes {default_costs}; or pass --costs FILE)")
     extra = "".join(
         f" --{k.replace('_', '-')} {v}"
         for k, v in (
@@ -330,14 +344,55 @@ def cmd_plan(args: argparse.Namespace) -> int | None:
             ("subset", args.subset),
             ("without", args.without),
             ("precision", None if args.precision == "recipe" else args.precision),
+            ("workers", args.workers),
         )
-        if v
+        if v is not None and v != ""
     )
     if args.slurm and pending:
         write_text(args.slurm, slurm_script(args.protocol, args.variant, pending, extra, args.gpus_per_job, args.nodes))
         print(f"wrote {args.slurm}: sbatch it to run {len(pending)} array tasks")
     if args.jobs:
         write_text(args.jobs, "".join(job_command(args.protocol, args.variant, j, extra) + "\n" for j in pending))
+
+
+BENCHMARKS_JSON = "efficiency/benchmarks.json"  # under --results: what `tox -e bench` writes
+
+
+def plan_costs(
+    jobs: list[dict[str, Any]], costs: Sequence[str], protocol: str, benchmark: Any, args: argparse.Namespace
+) -> str:
+    """Give every job of ``plan`` its ``cost`` (``ezclip.profiling.costs``); returns what they rest on."""
+    from ezclip.engine import default_workers
+    from ezclip.profiling.costs import job_cost, read_rates
+
+    rates = read_rates(costs)
+    processes = args.gpus_per_job * args.nodes
+    workers = args.workers
+    if workers is None:  # as `run` chooses
+        workers = 0 if benchmark.in_process_loading else default_workers(processes)
+    for job in jobs:
+        job["cost"] = job_cost(rates, job["setup"], job["spec"], protocol, benchmark, args.subset, processes, workers)
+    known = [j["cost"]["seconds"] for j in jobs if not j["done"] and j["cost"]["seconds"] is not None]
+    pending = sum(not j["done"] for j in jobs)
+    lines = [
+        f"estimates from the benchmarks, at {processes} process(es) per job and {workers} loader worker(s) per "
+        "process (what they leave out: ezclip.profiling.costs):",
+        *(f"  {line}" for line in rates.basis),
+    ]
+    if known:
+        lines.append(
+            f"pending: {duration(sum(known))} wall for {len(known)} of {pending} jobs one after another, "
+            f"{duration(sum(known) * processes)} of process time"
+        )
+    return "\n".join(lines)
+
+
+def duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def cmd_data(args: argparse.Namespace) -> int | None:
@@ -653,6 +708,16 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--gpus-per-job", type=int, default=1, help="GPUs per job: one process each, via torchrun")
     plan.add_argument("--nodes", type=int, default=1, help="nodes per job (torchrun on each)")
     plan.add_argument("--jobs", metavar="FILE", help="write the pending jobs' commands, one per line")
+    plan.add_argument(
+        "--costs",
+        metavar="FILE",
+        action="append",
+        help="pytest-benchmark JSON file(s) to estimate each job's time from (default: RESULTS/"
+        f"{BENCHMARKS_JSON}, which `tox -e bench` writes, if present)",
+    )
+    plan.add_argument(
+        "--workers", type=int, help="loader workers per process, as `run --workers` (passed on to the jobs)"
+    )
     plan.set_defaults(func=cmd_plan)
 
     data = sub.add_parser("data", help="check the data a benchmark reads")

@@ -653,7 +653,7 @@ def plan_jobs(
     precision: str = "recipe",
 ) -> list[dict[str, Any]]:
     """The jobs of a protocol, one per (model, stage), each with why it must run (None: its records
-    stand, as ``run_protocol`` with the same settings would decide)."""
+    stand, as ``run_protocol`` with the same settings would decide), the model's setup and the stage."""
     jobs = []
     for name in model_names:
         setup = model_setup(name, benchmark, recipe_kind, without=without)  # unknown names fail here
@@ -667,7 +667,7 @@ def plan_jobs(
                 subset,
                 stage_precision(precision, setup, stage, protocol),
             )
-            jobs.append(dict(model=name, stage=stage["name"], done=why is None, why=why))
+            jobs.append(dict(model=name, stage=stage["name"], done=why is None, why=why, setup=setup, spec=stage))
     return jobs
 
 

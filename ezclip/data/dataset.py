@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
-from ezclip.data.lists import read_class_csv, read_descriptions, read_video_list
+from ezclip.data.lists import first_per_class, read_class_csv, read_descriptions, read_video_list
 from ezclip.data.probe import probe_videos
 from ezclip.errors import InputError
 from ezclip.files import file_state
@@ -68,13 +68,8 @@ class VideoListDataset(BaseActionDataset):
 
     def load_data_list(self) -> list[dict[str, Any]]:
         root = self.data_prefix.get("video") or ""
-        entries, per_class = [], {}
-        for entry in read_video_list(self.ann_file, len(self.metainfo["classes"])):
-            if self.subset is not None:  # the first `subset` videos of each class, in list order
-                per_class[entry.label] = per_class.get(entry.label, 0) + 1
-                if per_class[entry.label] > self.subset:
-                    continue
-            entries.append((entry, osp.join(root, entry.path)))
+        listed = read_video_list(self.ann_file, len(self.metainfo["classes"]))
+        entries = [(entry, osp.join(root, entry.path)) for entry in first_per_class(listed, self.subset)]
         probed = {}
         if self.on_error == "skip":
             present = [filename for _, filename in entries if osp.exists(filename)]

@@ -91,6 +91,19 @@ def read_video_list(path: str | Path, num_classes: int) -> list[VideoEntry]:
     return entries
 
 
+def first_per_class(entries: Sequence[VideoEntry], subset: int | None) -> list[VideoEntry]:
+    """The first ``subset`` entries of each class, in list order (``--subset``); all where None."""
+    if subset is None:
+        return list(entries)
+    seen: dict[int, int] = {}
+    kept = []
+    for entry in entries:
+        seen[entry.label] = seen.get(entry.label, 0) + 1
+        if seen[entry.label] <= subset:
+            kept.append(entry)
+    return kept
+
+
 def read_descriptions(path: str | Path, class_names: Sequence[str]) -> list[str]:
     """One description per class from an EZ-CLIP description CSV, in class-list order."""
     rows = _csv_rows(path)
