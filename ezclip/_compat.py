@@ -155,7 +155,10 @@ HARMLESS_WARNINGS = (
     # torch's own modules script functions on import (torch.distributed.optim, through mmengine's optimizers)
     "`torch.jit.script` is deprecated",
     "`torch.jit.interface` is deprecated",
-    "`torch.jit.load` is deprecated",  # open_clip reading OpenAI's TorchScript CLIP files
+    "`torch.jit.load` is deprecated",  # reading OpenAI's TorchScript CLIP files (ezclip.clip)
+    # with gradient accumulation mmengine steps the schedule every micro-batch (its steps count micro-batches,
+    # as X-CLIP's step_update(epoch * num_steps + idx) does), so the first ones step it before the optimizer
+    "Detected call of `scheduler.step()` before `optimizer.step()`",
 )
 HARMLESS_LOG_MESSAGES = (
     '"FileClient" will be deprecated',  # mmengine's own hooks still build one

@@ -204,27 +204,22 @@ def test_vificlip_and_clip_configs_match_official_vificlip(name, key, official, 
 
 
 def test_runner_trains_with_the_recipe_and_evaluates(video_dataset, tmp_path):
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-
-    from ezclip.engine import data_split, runner_config
+    from ezclip.engine import data_split, make_runner, runner_config
 
     cfg = load_model_config("actionclip", arch="ezclip-tiny", frames=4, pretrained=None)
     split = data_split(video_dataset["ann_file"], video_dataset["class_file"], video_dataset["root"])
     optimizer = dict(cfg.recipe.optimizer, lr=1e-3)  # big enough to see every group move in one step
-    runner = Runner.from_cfg(
-        Config(
-            runner_config(
-                cfg.model,
-                tmp_path / "work",
-                train=split,
-                val=split,
-                input_size=32,
-                batch_size=4,
-                max_iters=1,
-                optimizer=optimizer,
-                paramwise_cfg=cfg.recipe.paramwise_cfg,
-            )
+    runner = make_runner(
+        runner_config(
+            cfg.model,
+            tmp_path / "work",
+            train=split,
+            val=split,
+            input_size=32,
+            batch_size=4,
+            max_iters=1,
+            optimizer=optimizer,
+            paramwise_cfg=cfg.recipe.paramwise_cfg,
         )
     )
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}

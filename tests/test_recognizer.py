@@ -4,10 +4,8 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
-from mmengine.config import Config
-from mmengine.runner import Runner
 
-from ezclip.engine import data_split, runner_config
+from ezclip.engine import data_split, make_runner, runner_config
 
 TINY_CLIP = dict(
     type="VideoCLIP",
@@ -61,7 +59,7 @@ def test_normalization_is_a_config_field():
 def test_runner_trains_one_iteration_and_evaluates_with_accmetric(video_dataset, tmp_path):
     split = data_split(video_dataset["ann_file"], video_dataset["class_file"], video_dataset["root"])
     cfg = runner_config(TINY_CLIP, tmp_path / "work", train=split, val=split, input_size=32, batch_size=4, max_iters=1)
-    runner = Runner.from_cfg(Config(cfg))
+    runner = make_runner(cfg)
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}
     runner.train()
     after = runner.model.state_dict()
@@ -75,7 +73,7 @@ def test_runner_trains_one_iteration_and_evaluates_with_accmetric(video_dataset,
 def test_frozen_text_is_encoded_once_per_class_set(video_dataset, tmp_path):
     split = data_split(video_dataset["ann_file"], video_dataset["class_file"], video_dataset["root"])
     cfg = runner_config(TINY_CLIP, tmp_path / "work", test=split, input_size=32, batch_size=4, eval_batch_size=2)
-    runner = Runner.from_cfg(Config(cfg))
+    runner = make_runner(cfg)
     calls = count_calls(runner.model, "encode_text")
     runner.test()  # 6 videos in 3 batches
     runner.test()
