@@ -130,6 +130,8 @@ class ProgressHook(Hook):
 
     def after_train_iter(self, runner: Runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else None
+        if hasattr(loss, "detach"):  # a training step's loss tensor, still in its graph
+            loss = loss.detach()
         self._step(**({"loss": f"{float(loss):.3f}"} if loss is not None else {}), epoch=runner.epoch + 1)
 
     def after_train(self, runner: Runner) -> None:
