@@ -564,6 +564,7 @@ def run_stage(
             crops=recipe.get("test_crops", 1),
             clips=recipe.get("test_clips", 1),
             views=recipe.get("test_crops", 1) * recipe.get("test_clips", 1),
+            decoders=list(dataset.pipeline.transforms[0].backends),  # the chain each video was read through
             split_version=benchmark.split_version(ev["dataset"]),
             provenance=benchmark.provenance(ev["dataset"], ev["list"]),
         )

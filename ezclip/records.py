@@ -115,6 +115,7 @@ class EvalInfo(TypedDict):
     crops: NotRequired[int]
     clips: NotRequired[int]  # test clips per video (X-CLIP's multi-clip test)
     views: NotRequired[int]  # clips x crops, whose softmax scores were averaged
+    decoders: NotRequired[list[str]]  # the video backends tried in turn (ezclip.data.transforms.default_backends)
     split_version: NotRequired[str | None]
     provenance: NotRequired[Provenance]
 
@@ -227,6 +228,11 @@ def _problems(value: Any, kind: Any, where: str) -> list[str]:
             if key in value:
                 out += _problems(value[key], hint, f"{where}.{key}")
         return out
+    if origin is list:
+        if not isinstance(value, list):
+            return [f"{where} is {type(value).__name__}, expected a list"]
+        (item,) = typing.get_args(kind)
+        return [p for i, v in enumerate(value) for p in _problems(v, item, f"{where}[{i}]")]
     if origin is dict:
         if not isinstance(value, dict):
             return [f"{where} is {type(value).__name__}, expected an object"]
@@ -290,6 +296,7 @@ PACKAGES = (
     "numpy",
     "decord",
     "av",
+    "torchcodec",
     "fvcore",
     "ezclip",
 )

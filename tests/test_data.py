@@ -108,7 +108,8 @@ def test_missing_video_names_list_line_or_is_a_counted_skip(video_dataset):
 def test_a_file_that_is_not_a_video(video_dataset):
     (video_dataset["tmp"] / "videos" / "clip_3.mp4").write_bytes(b"this is not a video")
     dataset = build_dataset(video_dataset)
-    with pytest.raises(InputError, match=r"clip_3\.mp4: cannot decode video \(decord: .*; pyav: "):
+    # every backend of the chain says why (torchcodec first where it loads)
+    with pytest.raises(InputError, match=r"clip_3\.mp4: cannot decode video \((torchcodec: .*; )?decord: .*; pyav: "):
         dataset[3]
     dataset = build_dataset(video_dataset, on_error="skip")
     assert len(dataset) == 5
@@ -137,8 +138,20 @@ def test_pyav_takes_over_where_decord_fails(tmp_path):
         build_dataset(info, pipeline=eval_pipeline(4, input_size=32, backends=("decord",)))[0]
 
 
+def decode_or_skip(pipeline, results, backend):
+    """``pipeline(results)``; a skip where torchcodec (optional: a torch build of its own and FFmpeg's
+    libraries) cannot load here."""
+    try:
+        return pipeline(results)
+    except InputError as e:
+        if backend == "torchcodec":
+            pytest.skip(f"torchcodec does not load here ({e})")
+        raise
+
+
+@pytest.mark.parametrize("backend", ["decord", "pyav", "torchcodec"])
 @pytest.mark.parametrize("rotation", [90, -90, 180])
-def test_a_rotated_video_gives_the_same_upright_frames_through_decord_and_pyav(tmp_path, rotation):
+def test_a_rotated_video_gives_the_same_upright_frames_through_every_backend(tmp_path, rotation, backend):
     import numpy as np
     from mmengine.dataset import Compose
 
@@ -149,18 +162,62 @@ def test_a_rotated_video_gives_the_same_upright_frames_through_decord_and_pyav(t
     for t in range(12):
         frames[t, 40:48, 8 * t : 8 * t + 8] = (255, 0, 0)  # and a red square moving right
     write_mp4(tmp_path / "r.mp4", frames, rotation=rotation)
-    steps = [dict(type="VideoInit"), dict(type="SampleFrames", clip_len=1, num_clips=4, test_mode=True)]
-    read = {
-        backend: Compose([dict(steps[0], backends=(backend,)), steps[1], dict(type="VideoDecode")])(
-            dict(filename=str(tmp_path / "r.mp4"), start_index=0, modality="RGB")
-        )["imgs"]
-        for backend in ("decord", "pyav")
-    }
+    steps = [
+        dict(type="VideoInit", backends=(backend,)),
+        dict(type="SampleFrames", clip_len=1, num_clips=4, test_mode=True),
+    ]
+    pipeline = Compose([*steps, dict(type="VideoDecode")])
+    imgs = decode_or_skip(pipeline, dict(filename=str(tmp_path / "r.mp4"), start_index=0, modality="RGB"), backend)[
+        "imgs"
+    ]
     upright = [np.rot90(frames[i], rotation // 90 % 4) for i in (1, 4, 7, 10)]  # counter-clockwise degrees
-    for backend, imgs in read.items():
-        assert len(imgs) == 4 and imgs[0].shape == upright[0].shape, backend
-        # lossless, but through yuv420p: colour edges blur a little
-        assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(imgs, upright)) < 3, backend
+    assert len(imgs) == 4 and imgs[0].shape == upright[0].shape
+    # lossless, but through yuv420p: colour edges blur a little
+    assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(imgs, upright)) < 3
+
+
+def lossy_video(path):
+    """Lossy H.264 with B-frames and a long GOP, as in Kinetics: a textured scene panning, every frame differs."""
+    import numpy as np
+
+    from ezclip.data.video_io import write_mp4
+
+    scene = np.random.default_rng(0).integers(0, 256, (48, 160, 3), dtype=np.uint8)
+    write_mp4(path, np.stack([scene[:, t : t + 64] for t in range(90)]), fps=30, crf=18)
+    return str(path)
+
+
+def test_torchcodec_decodes_the_frames_decord_does(tmp_path):
+    """The same sampled frames, bit for bit, from either backend (FFmpeg's H.264 decoder and RGB
+    conversion in both), and torchcodec first in the default chain wherever it decodes."""
+    from mmengine.dataset import Compose
+
+    from ezclip.data.transforms import default_backends
+
+    video = lossy_video(tmp_path / "v.mp4")
+    read = {}
+    for backend in ("decord", "torchcodec"):
+        pipeline = Compose(eval_pipeline(8, input_size=32, backends=(backend,)))
+        results = dict(filename=video, start_index=0, modality="RGB", label=0)
+        read[backend] = decode_or_skip(pipeline, results, backend)["inputs"]
+    assert torch.equal(read["decord"], read["torchcodec"])
+    assert default_backends() == ("torchcodec", "decord", "pyav")
+
+
+def test_an_avi_file_goes_to_the_next_backend_after_torchcodec(tmp_path):
+    """AVI stores no presentation timestamps; torchcodec 0.17 then returns B-frame videos' frames shifted
+    (frame 5 as frame 3), so it declines them and decord reads them, with decord's frames."""
+    from mmengine.dataset import Compose
+
+    video = lossy_video(tmp_path / "v.avi")
+    results = dict(filename=video, start_index=0, modality="RGB", label=0)
+    chained = Compose(eval_pipeline(8, input_size=32, backends=("torchcodec", "decord")))(dict(results))
+    alone = Compose(eval_pipeline(8, input_size=32, backends=("decord",)))(dict(results))
+    opened = Compose([dict(type="VideoInit", backends=("torchcodec", "decord"))])(dict(results))
+    assert opened["video_backend"] == "decord"
+    assert torch.equal(chained["inputs"], alone["inputs"])
+    with pytest.raises(InputError, match="torchcodec: ValueError: AVI holds no presentation timestamps"):
+        Compose(eval_pipeline(8, input_size=32, backends=("torchcodec",)))(dict(results))
 
 
 def test_frame_folders_are_sampled_exactly_as_videos(tmp_path):

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from ezclip import recipes
 from ezclip.data.lists import read_class_csv
 from ezclip.data.pipelines import eval_pipeline, train_pipeline
+from ezclip.data.transforms import default_backends
 from ezclip.errors import UnknownNameError
 from ezclip.harness import load_protocol, run_protocol
 from ezclip.records import model_key, read_records
@@ -175,6 +176,7 @@ def test_a_native_run_applies_and_records_every_part_and_without_switches_them_o
     assert a["train"]["augmentation"]["lr_floor"] == 0.01
     assert a["train"]["precision"] == a["precision"] == "fp32"  # 'recipe' on a CPU
     assert (a["eval"]["clips"], a["eval"]["crops"], a["eval"]["views"]) == (2, 3, 6)
+    assert a["eval"]["decoders"] == list(default_backends()) and a["eval"]["decoders"][-2:] == ["decord", "pyav"]
     assert b["train"]["augmentation"]["blending"] is None and (b["eval"]["clips"], b["eval"]["views"]) == (1, 3)
     assert b["model"]["recipe"]["without"] == ["mixup", "multiclip"] and "without" not in a["model"]["recipe"]
     # kept apart from the native run, in files and in tables, never averaged with it

@@ -46,6 +46,14 @@ def test_a_wrong_type_is_named():
     record["status"] = "done"
     with pytest.raises(RecordError, match="record.status is 'done', expected one of"):
         validate(record, "r.json")
+    record = fake_record("zeroshot", "m", "hmdb51", "test_split1", 0.5)
+    record["eval"]["decoders"] = ["decord", 2]  # a list's items are checked too
+    with pytest.raises(RecordError, match=r"record.eval.decoders\[1\] is int, expected str"):
+        validate(record, "r.json")
+    record["eval"]["decoders"] = "decord"
+    with pytest.raises(RecordError, match="record.eval.decoders is str, expected a list"):
+        validate(record, "r.json")
+    validate(dict(record, eval=dict(record["eval"], decoders=["torchcodec", "decord", "pyav"])), "r.json")
 
 
 def test_status_decides_what_else_is_required():

@@ -11,6 +11,7 @@ from mmaction.registry import DATASETS
 
 from ezclip.data.lists import first_per_class, read_class_csv, read_descriptions, read_video_list
 from ezclip.data.probe import probe_videos
+from ezclip.data.transforms import default_backends
 from ezclip.errors import InputError
 from ezclip.files import file_state
 
@@ -43,14 +44,18 @@ class VideoListDataset(BaseActionDataset):
         data_prefix: dict[str, str] = dict(video=""),
         description_file: str | Path | None = None,
         on_error: str = "raise",
-        backends: Sequence[str] = ("decord", "pyav"),
+        backends: Sequence[str] | None = None,
         subset: int | None = None,
         probe_cache: str | Path | None = None,
         **kwargs: Any,
     ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-        self.class_file, self.on_error, self.backends = class_file, on_error, tuple(backends)
+        self.class_file, self.on_error, self.backends = (
+            class_file,
+            on_error,
+            default_backends() if backends is None else tuple(backends),
+        )
         self.subset, self.probe_cache = subset, probe_cache
         self.skipped = []
         classes = tuple(read_class_csv(class_file))

@@ -1,4 +1,4 @@
-"""The train and test pipelines every model shares (mmaction2 transforms, decord first).
+"""The train and test pipelines every model shares (mmaction2 transforms; decoding by ``default_backends``).
 
 Frames are sampled TSN-style, one per segment (``clip_len=1, num_clips=T``), and packed as
 ``NCHW`` so a batch arrives as ``(N, views * T, C, H, W)``; the recognizer splits views and frames.
@@ -8,6 +8,8 @@ Sizes scale with ``input_size`` so the tiny CLIP (32 px) uses the same steps as 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from ezclip.data.transforms import default_backends
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,7 +24,7 @@ def resize_for(input_size: int) -> int:
 def train_pipeline(
     num_frames: int,
     input_size: int = 224,
-    backends: Sequence[str] = ("decord", "pyav"),
+    backends: Sequence[str] | None = None,
     flip: bool = True,
     color_jitter: bool = True,
     randaugment: dict[str, int] | None = None,
@@ -32,7 +34,7 @@ def train_pipeline(
     ``flip=False`` for datasets whose labels name a direction (SSv2: "from left to right").
     ``randaugment=dict(num_ops, magnitude)``: RandAugment on every decoded frame first (ActionCLIP)."""
     steps = [
-        dict(type="VideoInit", backends=backends),
+        dict(type="VideoInit", backends=default_backends() if backends is None else tuple(backends)),
         dict(type="SampleFrames", clip_len=1, frame_interval=1, num_clips=num_frames),
         dict(type="VideoDecode"),
         *([dict(type="FrameRandAugment", **randaugment)] if randaugment else []),
@@ -52,7 +54,7 @@ def eval_pipeline(
     num_frames: int,
     input_size: int = 224,
     crops: int = 1,
-    backends: Sequence[str] = ("decord", "pyav"),
+    backends: Sequence[str] | None = None,
     clips: int = 1,
 ) -> list[dict[str, Any]]:
     """Centre frame of each segment; short side to 256/224 of the input and a centre crop, or
@@ -64,7 +66,7 @@ def eval_pipeline(
     crop = dict(type="CenterCrop", crop_size=input_size) if crops == 1 else dict(type="ThreeCrop", crop_size=input_size)
     sample = dict(clip_len=1, frame_interval=1, num_clips=num_frames)
     return [
-        dict(type="VideoInit", backends=backends),
+        dict(type="VideoInit", backends=default_backends() if backends is None else tuple(backends)),
         dict(type="SampleFrames", **sample, test_mode=True)
         if clips == 1
         else dict(type="MultiClipSampleFrames", views=clips, **sample),

@@ -9,6 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ezclip.data.transforms import FRAME_TEMPLATE, TorchCodecDecode, TorchCodecInit, default_backends
 from ezclip.files import file_state, write_text
 
 if TYPE_CHECKING:
@@ -17,14 +20,14 @@ if TYPE_CHECKING:
 
 def probe_videos(
     filenames: Sequence[str],
-    backends: Iterable[str] = ("decord", "pyav"),
+    backends: Iterable[str] | None = None,
     cache: str | Path | None = None,
     workers: int | None = None,
 ) -> dict[str, str | None]:
     """{filename: why it cannot be read, or None} for every file, probed by ``workers`` threads (decord
     and PyAV decode outside the GIL); with ``cache`` (a JSON file), a file whose size and modification
     time are those of an earlier probe keeps that probe's answer."""
-    backends = tuple(backends)
+    backends = default_backends() if backends is None else tuple(backends)
     known = json.loads(Path(cache).read_text()) if cache and Path(cache).is_file() else {}
     states = {f: file_state(f) for f in filenames}
     answers = {f: known[f][1] for f in filenames if f in known and known[f][0] == states[f]}
@@ -38,17 +41,15 @@ def probe_videos(
     return answers
 
 
-def probe_video(filename: str, backends: Iterable[str] = ("decord", "pyav")) -> str | None:
+def probe_video(filename: str, backends: Iterable[str] | None = None) -> str | None:
     """``None`` if a backend opens the video and finds frames, else the reasons it could not; a folder
     of pre-extracted frames must hold its first one."""
     import os.path as osp
 
     if osp.isdir(filename):
-        from ezclip.data.transforms import FRAME_TEMPLATE
-
         return None if osp.isfile(osp.join(filename, FRAME_TEMPLATE.format(1))) else "a folder without frames"
     reasons = []
-    for backend in backends:
+    for backend in default_backends() if backends is None else backends:
         try:
             frames = _count_frames(filename, backend)
         except Exception as exc:  # decord and av raise their own error types
@@ -68,6 +69,11 @@ def _count_frames(filename: str, backend: str) -> int:
         if len(reader):
             reader[len(reader) - 1]  # a truncated file often opens but fails at the end
         return len(reader)
+    if backend == "torchcodec":
+        results = TorchCodecInit()(dict(filename=filename))
+        if results["total_frames"]:  # the last frame, as for decord
+            TorchCodecDecode()(dict(results, frame_inds=np.array([results["total_frames"] - 1])))
+        return results["total_frames"]
     import av
 
     with av.open(filename) as container:
