@@ -130,6 +130,8 @@ def test_plan_without_benchmarks_says_how_to_get_them(full, tmp_path, capsys):
     assert main(args + ["--data-root", str(full.data_root), "--splits", str(full.splits_root)]) == 0
     assert "`tox -e bench` writes" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
+    with pytest.raises(InputError, match=r"bad.json: cannot read it \(No such file or directory\)"):
+        read_rates([bad])
     bad.write_text("{}")
     with pytest.raises(InputError, match="bad.json.*not a pytest-benchmark JSON file"):
         read_rates([bad])

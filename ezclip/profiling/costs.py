@@ -75,9 +75,13 @@ def read_rates(paths: Iterable[str | Path]) -> Rates:
     rates = Rates()
     for path in paths:
         try:
-            data = json.loads(Path(path).read_text())
+            text = Path(path).read_text()
+        except OSError as e:
+            raise InputError(path, f"cannot read it ({e.strerror}); `tox -e bench` writes one") from None
+        try:
+            data = json.loads(text)
             runs = data["benchmarks"]
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError) as e:
             raise InputError(path, f"not a pytest-benchmark JSON file ({e})") from None
         devices, threads, videos = set(), set(), set()
         for run in runs:
