@@ -19,6 +19,7 @@ from mmengine.runner import set_random_seed
 
 from ezclip import recipes, records, registry
 from ezclip.data.lists import read_class_csv
+from ezclip.data.transforms import VideoInit
 from ezclip.engine import (
     batch_plan,
     data_split,
@@ -564,7 +565,8 @@ def run_stage(
             crops=recipe.get("test_crops", 1),
             clips=recipe.get("test_clips", 1),
             views=recipe.get("test_crops", 1) * recipe.get("test_clips", 1),
-            decoders=list(dataset.pipeline.transforms[0].backends),  # the chain each video was read through
+            # the chain each video was read through
+            decoders=next(list(t.backends) for t in dataset.pipeline.transforms if isinstance(t, VideoInit)),
             split_version=benchmark.split_version(ev["dataset"]),
             provenance=benchmark.provenance(ev["dataset"], ev["list"]),
         )

@@ -166,10 +166,8 @@ def test_a_rotated_video_gives_the_same_upright_frames_through_every_backend(tmp
         dict(type="VideoInit", backends=(backend,)),
         dict(type="SampleFrames", clip_len=1, num_clips=4, test_mode=True),
     ]
-    pipeline = Compose([*steps, dict(type="VideoDecode")])
-    imgs = decode_or_skip(pipeline, dict(filename=str(tmp_path / "r.mp4"), start_index=0, modality="RGB"), backend)[
-        "imgs"
-    ]
+    results = dict(filename=str(tmp_path / "r.mp4"), start_index=0, modality="RGB")
+    imgs = decode_or_skip(Compose([*steps, dict(type="VideoDecode")]), results, backend)["imgs"]
     upright = [np.rot90(frames[i], rotation // 90 % 4) for i in (1, 4, 7, 10)]  # counter-clockwise degrees
     assert len(imgs) == 4 and imgs[0].shape == upright[0].shape
     # lossless, but through yuv420p: colour edges blur a little

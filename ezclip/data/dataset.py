@@ -51,11 +51,8 @@ class VideoListDataset(BaseActionDataset):
     ) -> None:
         if on_error not in ON_ERROR:
             raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
-        self.class_file, self.on_error, self.backends = (
-            class_file,
-            on_error,
-            default_backends() if backends is None else tuple(backends),
-        )
+        self.class_file, self.on_error = class_file, on_error
+        self.backends = default_backends() if backends is None else tuple(backends)
         self.subset, self.probe_cache = subset, probe_cache
         self.skipped = []
         classes = tuple(read_class_csv(class_file))

@@ -169,6 +169,7 @@ def job_cost(
     rate = rates.forward.get((name, arch))
     if rate is None:
         out["missing"].append(f"no forward benchmark of {name} at {arch}")
+    decode = rates.decode_seconds(benchmark.video_kind, frames * clips, crops, workers)
     for ev in stage["evaluate"]:
         videos = list_size(benchmark, ev, subset)
         if videos is None:
@@ -176,7 +177,6 @@ def job_cost(
             continue
         out["eval_videos"] += videos
         if rate is not None:
-            decode = rates.decode_seconds(benchmark.video_kind, frames * clips, crops, workers)
             out["eval_s"] += videos * per_video(clips * crops * frames * rate, decode) / processes
     out["missing"] = sorted(set(out["missing"]))
     out["seconds"] = None if out["missing"] else out["train_s"] + out["eval_s"]
