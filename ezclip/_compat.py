@@ -208,7 +208,14 @@ def _quiet_harmless_messages() -> None:
     MMLogger.__init__ = quiet_init
 
 
+def _pyav_before_decord() -> None:
+    """PyAV's FFmpeg libraries load before decord's: decord 0.6 bundles an FFmpeg 4 whose symbols,
+    loaded first, shadow PyAV's, and PyAV's libvpx encoder then fails to open (EINVAL)."""
+    import av  # noqa: F401
+
+
 def apply() -> None:
+    _pyav_before_decord()
     _declare_torchvision_ops()
     _quiet_harmless_messages()
     _numpy2_aliases()

@@ -401,7 +401,8 @@ def cmd_data(args: argparse.Namespace) -> int | None:
 
     benchmark = resolve(args.data_root, args.splits, args.descriptions, args.cache, clip_weights=args.clip_weights)
     datasets = args.datasets.split(",") if args.datasets else None
-    rows = check_data(benchmark, datasets, probe=not args.no_probe)
+    sample = None if args.frames_sample == "all" else int(args.frames_sample)
+    rows = check_data(benchmark, datasets, probe=not args.no_probe, frames_sample=sample, work_dir=args.work_dir)
     print(
         tabulate(
             [
@@ -411,16 +412,39 @@ def cmd_data(args: argparse.Namespace) -> int | None:
                     r["listed"],
                     r["found"],
                     "–" if r["decodable"] is None else r["decodable"],
+                    r["frames_checked"],
                     ", ".join(r["missing"] + r["undecodable"]),
                 ]
                 for r in rows
             ],
-            headers=["dataset", "list", "listed", "found", "decodable", "missing or undecodable (first)"],
+            headers=[
+                "dataset",
+                "list",
+                "listed",
+                "found",
+                "decodable",
+                "frames checked",
+                "missing or undecodable (first)",
+            ],
         )
     )
+    for r in rows:  # what a backend got wrong, and who reads the file instead
+        for w in r["wrong_frames"]:
+            line = (
+                f"{r['dataset']}/{r['list']}: {w['video']} ({w['kind']}): {w['backend']} returned other frames "
+                f"than asked ({w['wrong']} of {w['asked']}); "
+            )
+            print(
+                f"data check: {line}read by {w['read_by']}"
+                if not w["trusted"]
+                else f"data check: {line}runs would read it with {w['backend']}: set EZCLIP_DECODERS=pyav",
+                file=sys.stdout if not w["trusted"] else sys.stderr,
+            )
     problems = [f"class file missing: {c}" for c in missing_class_files(benchmark, datasets)]
     for r in rows:
         where = f"{r['dataset']}/{r['list']}"
+        if any(w["trusted"] for w in r["wrong_frames"]):
+            problems.append(f"{where}: a backend the harness trusts returned other frames than asked (above)")
         if r["missing_count"]:
             problems.append(
                 f"{where}: {r['missing_count']} of {r['listed']} listed videos not found "
@@ -724,6 +748,12 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", choices=["check"])
     data.add_argument("--datasets", help="comma-separated (default: all five)")
     data.add_argument("--no-probe", action="store_true", help="only check that files exist; do not open them")
+    data.add_argument(
+        "--frames-sample",
+        default="20",
+        help="videos per list whose frames every backend reads and is compared on (default 20; 'all')",
+    )
+    data.add_argument("--work-dir", default="work_dirs", help="where run keeps its probe answers, shared")
     add_run_arguments(data)
     data.set_defaults(func=cmd_data)
 

@@ -1,15 +1,19 @@
-"""``ezclip-bench data check``: per dataset and list, videos listed, found and decodable; and every
-class file a protocol reads beside a list that is there."""
+"""``ezclip-bench data check``: per dataset and list, videos listed, found and decodable (each distinct
+file probed once, in parallel, through the cache ``run`` keeps); for a sample of each list, whether
+every backend returns the frames asked for (``verify_frames``); and every class file a protocol reads
+beside a list that is there."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ezclip.benchmark import DATASETS, Benchmark
 from ezclip.data.lists import read_class_csv, read_video_list
-from ezclip.data.probe import probe_video
-from ezclip.harness import list_protocols, load_protocol
+from ezclip.data.probe import probe_videos
+from ezclip.data.transforms import default_backends, exact_backends, verify_frames, video_kind
+from ezclip.harness import list_protocols, load_protocol, probe_cache
 
 
 def protocol_lists() -> dict[tuple[str, str], str]:
@@ -26,12 +30,22 @@ def protocol_lists() -> dict[tuple[str, str], str]:
 
 
 def check_data(
-    benchmark: Benchmark, datasets: Iterable[str] | None = None, probe: bool = True, show: int = 5
+    benchmark: Benchmark,
+    datasets: Iterable[str] | None = None,
+    probe: bool = True,
+    show: int = 5,
+    frames_sample: int | None = 20,
+    work_dir: str | Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows ``dict(dataset, list, listed, found, decodable, missing=[...], undecodable=[...])`` for every
-    list file the benchmark has; labels are checked against the list's class file (the one a protocol
-    names, else the full class set)."""
-    rows, classes_of = [], protocol_lists()
+    """Rows ``dict(dataset, list, listed, found, decodable, missing=[...], undecodable=[...],
+    frames_checked, wrong_frames=[...])`` for every list file the benchmark has; labels are checked
+    against the list's class file (the one a protocol names, else the full class set).
+
+    ``frames_sample``: that many decodable videos of each list (spread over it; ``None``: all) are read
+    by every backend of the chain and compared with PyAV decoding forward; ``wrong_frames`` names each
+    file a backend got wrong, with the backend, the kind of file, and the backend a run reads it with.
+    ``work_dir``: where ``run`` keeps its probe answers (by file size and mtime), shared with it."""
+    rows, classes_of, backends = [], protocol_lists(), default_backends()
     for dataset in datasets or DATASETS:
         folder = benchmark.splits_root / dataset
         for list_file in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
@@ -41,20 +55,43 @@ def check_data(
             num_classes = len(read_class_csv(class_file)) if class_file.is_file() else 10**6
             entries = read_video_list(list_file, num_classes)
             root = benchmark.video_root(dataset)
-            missing = [e.path for e in entries if not (root / e.path).is_file()]
-            present = [e.path for e in entries if (root / e.path).is_file()]
-            bad = [p for p in present if probe and probe_video(str(root / p)) is not None]
+            paths = list(dict.fromkeys(e.path for e in entries))  # each distinct file once
+            missing = [p for p in paths if not (root / p).exists()]
+            present = [p for p in paths if (root / p).exists()]
+            answers = {}
+            if probe:
+                cache = probe_cache(work_dir, list_file) if work_dir else None
+                answers = probe_videos([str(root / p) for p in present], backends, cache)
+            bad = [p for p in present if answers.get(str(root / p))]
+            good = [p for p in present if p not in set(bad)]
+            if not probe or frames_sample == 0:
+                sample = []
+            elif frames_sample is None:
+                sample = good
+            else:
+                sample = good[:: max(1, len(good) // frames_sample)][:frames_sample]
+            wrong = []
+            for path in sample:
+                if (root / path).is_dir():
+                    continue  # frame folders: every frame is its own file
+                for entry in verify_frames(str(root / path), backends):
+                    read_by = exact_backends(video_kind(str(root / path)), backends)
+                    wrong.append(dict(entry, video=path, read_by=entry["backend"] if entry["trusted"] else read_by[0]))
             rows.append(
                 dict(
                     dataset=dataset,
                     list=list_file.stem,
                     listed=len(entries),
-                    found=len(present),
-                    decodable=len(present) - len(bad) if probe else None,
+                    found=sum(1 for e in entries if (root / e.path).exists()),
+                    decodable=sum(1 for e in entries if (root / e.path).exists() and e.path not in set(bad))
+                    if probe
+                    else None,
                     missing=missing[:show],
                     missing_count=len(missing),
                     undecodable=bad[:show],
                     undecodable_count=len(bad),
+                    frames_checked=len(sample),
+                    wrong_frames=wrong,
                 )
             )
     return rows

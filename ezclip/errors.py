@@ -18,7 +18,7 @@ class InputError(EzclipError, ValueError):
     """Bad input data: a list, class CSV, description CSV or video. Names the file and line."""
 
     def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
-        self.path, self.line = str(path), line
+        self.path, self.line, self.message = str(path), line, message
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {message}")
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ezclip.benchmark import Benchmark
 
 PROTOCOL_DIR = registry.PROTOCOLS
+DECODED_BY = "acc/decoded_by/"  # VideoAccMetric's count of the videos each backend decoded
 
 
 def list_protocols() -> dict[str, Path]:
@@ -448,8 +449,7 @@ def run_stage(
             benchmark.description_file(dataset),
             on_error,
             subset,
-            # --on-error skip probes every listed video; the answers are kept by file size and mtime
-            work_dir / "probes" / f"{records.config_hash(str(benchmark.list_file(dataset, list_name)))}.json",
+            probe_cache(work_dir, benchmark.list_file(dataset, list_name)),
         )
 
     train_info, skip_reason = None, weights["reason"] if weights else None
@@ -545,6 +545,7 @@ def run_stage(
             test=split(ev["dataset"], ev["list"], ev["classes"]),
             test_crops=recipe.get("test_crops", 1),
             test_clips=recipe.get("test_clips", 1),
+            test_preprocessing=recipe.get("test_preprocessing", "mmaction2"),
             reversal_pairs=pairs,
             **common,
         )
@@ -565,13 +566,17 @@ def run_stage(
             crops=recipe.get("test_crops", 1),
             clips=recipe.get("test_clips", 1),
             views=recipe.get("test_crops", 1) * recipe.get("test_clips", 1),
-            # the chain each video was read through
+            # the chain each video could be read through, and which backend read how many of them
             decoders=next(list(t.backends) for t in dataset.pipeline.transforms if isinstance(t, VideoInit)),
+            decoded_by={k.rsplit("/", 1)[1]: int(v) for k, v in metrics.items() if k.startswith(DECODED_BY)},
+            test_preprocessing=recipe.get("test_preprocessing", "mmaction2"),
             split_version=benchmark.split_version(ev["dataset"]),
             provenance=benchmark.provenance(ev["dataset"], ev["list"]),
         )
         record["model"]["text_source"] = model.text_source
-        record["metrics"] = {k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count"}
+        record["metrics"] = {
+            k.split("/", 1)[1]: v for k, v in metrics.items() if k != "acc/count" and not k.startswith(DECODED_BY)
+        }
         record.update(
             status="ok",
             device=str(next(model.parameters()).device),
@@ -595,6 +600,12 @@ def run_stage(
             f"({seen}, {record['wall_s']:.0f} s)"
         )
     return written
+
+
+def probe_cache(work_dir: str | Path, list_file: str | Path) -> Path:
+    """Where the answers of probing a list's videos are kept (by file size and mtime), for ``run
+    --on-error skip`` and ``data check`` alike."""
+    return Path(work_dir) / "probes" / f"{records.config_hash(str(list_file))}.json"
 
 
 def missing_list(benchmark: Benchmark, spec: Mapping[str, Any], what: str) -> str | None:

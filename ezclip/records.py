@@ -115,7 +115,9 @@ class EvalInfo(TypedDict):
     crops: NotRequired[int]
     clips: NotRequired[int]  # test clips per video (X-CLIP's multi-clip test)
     views: NotRequired[int]  # clips x crops, whose softmax scores were averaged
-    decoders: NotRequired[list[str]]  # the video backends tried in turn (ezclip.data.transforms.default_backends)
+    decoders: NotRequired[list[str]]  # the video backends allowed, in turn (ezclip.data.transforms.default_backends)
+    decoded_by: NotRequired[dict]  # {backend: videos it decoded}: the first exact one per file (transforms.EXACT)
+    test_preprocessing: NotRequired[str]  # whose test pipeline (ezclip.data.pipelines.TEST_PREPROCESSING)
     split_version: NotRequired[str | None]
     provenance: NotRequired[Provenance]
 

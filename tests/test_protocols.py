@@ -218,6 +218,7 @@ def test_data_check_fails_when_nothing_decodes_or_a_class_file_is_absent(mini, t
     shutil.copytree(mini.splits_root / "hmdb51", splits / "hmdb51")
     shutil.copytree(mini.video_root("hmdb51"), videos / "hmdb51")
     args = ["data", "check", "--datasets", "hmdb51", "--data-root", str(videos), "--splits", str(splits)]
+    args += ["--work-dir", str(tmp_path / "work")]
     assert main(args) == 0
     for video in (videos / "hmdb51").glob("*.mp4"):
         video.write_bytes(b"not a video")

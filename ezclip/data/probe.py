@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import os.path as osp
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ezclip.data.transforms import FRAME_TEMPLATE, TorchCodecDecode, TorchCodecInit, default_backends
+from ezclip.data.transforms import FRAME_TEMPLATE, VideoDecode, VideoInit, default_backends
+from ezclip.errors import InputError
 from ezclip.files import file_state, write_text
 
 if TYPE_CHECKING:
@@ -42,39 +44,16 @@ def probe_videos(
 
 
 def probe_video(filename: str, backends: Iterable[str] | None = None) -> str | None:
-    """``None`` if a backend opens the video and finds frames, else the reasons it could not; a folder
-    of pre-extracted frames must hold its first one."""
-    import os.path as osp
-
+    """``None`` if the video opens with a backend that reads its kind of file exactly and its frames
+    decode, else why not; a folder of pre-extracted frames must hold its first one. decord and
+    torchcodec decode the last frame (a truncated file often opens but fails at the end); PyAV has
+    counted the packets the file holds and decodes the first."""
     if osp.isdir(filename):
         return None if osp.isfile(osp.join(filename, FRAME_TEMPLATE.format(1))) else "a folder without frames"
-    reasons = []
-    for backend in default_backends() if backends is None else backends:
-        try:
-            frames = _count_frames(filename, backend)
-        except Exception as exc:  # decord and av raise their own error types
-            reasons.append(f"{backend}: {type(exc).__name__}")
-            continue
-        if frames > 0:
-            return None
-        reasons.append(f"{backend}: no frames")
-    return "cannot decode video (" + "; ".join(reasons) + ")"
-
-
-def _count_frames(filename: str, backend: str) -> int:
-    if backend == "decord":
-        import decord
-
-        reader = decord.VideoReader(filename, num_threads=1)
-        if len(reader):
-            reader[len(reader) - 1]  # a truncated file often opens but fails at the end
-        return len(reader)
-    if backend == "torchcodec":
-        results = TorchCodecInit()(dict(filename=filename))
-        if results["total_frames"]:  # the last frame, as for decord
-            TorchCodecDecode()(dict(results, frame_inds=np.array([results["total_frames"] - 1])))
-        return results["total_frames"]
-    import av
-
-    with av.open(filename) as container:
-        return sum(1 for _ in container.decode(video=0))
+    try:
+        results = VideoInit(None if backends is None else tuple(backends))(dict(filename=filename, start_index=0))
+        last = 0 if results["video_backend"] == "pyav" else results["total_frames"] - 1
+        VideoDecode()(dict(results, frame_inds=np.array([last])))
+    except InputError as exc:
+        return exc.message
+    return None

@@ -62,3 +62,59 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 0,
             container.mux(stream.encode(yuv_frame(frame)))
         container.mux(stream.encode())
     return Path(path)
+
+
+# Videos whose frames carry their own index, to tell which frame a decoder returned: the index in
+# binary as INDEX_BITS black or white squares along the top, over a texture that moves a few pixels a
+# frame (so encoders predict from other frames and B-frames carry real motion).
+INDEX_BITS, INDEX_CELL = 12, 20
+
+
+def indexed_frames(count: int, height: int = 256, width: int = 340, seed: int = 0) -> np.ndarray:
+    """``count x height x width x 3`` uint8 RGB frames; frame i shows the index i (``read_frame_index``)."""
+    if count > 2**INDEX_BITS or width < INDEX_BITS * INDEX_CELL or height < 2 * INDEX_CELL:
+        raise ValueError(f"at most {2**INDEX_BITS} frames of at least {INDEX_BITS * INDEX_CELL} x {2 * INDEX_CELL}")
+    rng = np.random.default_rng(seed)
+    texture = np.kron(rng.integers(40, 200, (height // 8 + 1, (width + 4 * count) // 8 + 1, 3)), np.ones((8, 8, 1)))
+    frames = np.empty((count, height, width, 3), np.uint8)
+    for i in range(count):
+        frames[i] = texture[:height, 4 * i : 4 * i + width]
+        for bit in range(INDEX_BITS):
+            frames[i, :INDEX_CELL, bit * INDEX_CELL : (bit + 1) * INDEX_CELL] = 255 if i >> bit & 1 else 0
+    return frames
+
+
+def read_frame_index(rgb: np.ndarray) -> int:
+    """The index ``indexed_frames`` drew into a decoded frame (each square's centre, thresholded)."""
+    q = INDEX_CELL // 4
+    centres = [rgb[q : INDEX_CELL - q, b * INDEX_CELL + q : (b + 1) * INDEX_CELL - q].mean() for b in range(INDEX_BITS)]
+    return sum(1 << bit for bit, value in enumerate(centres) if value > 127)
+
+
+def write_video(
+    path: str | Path,
+    frames: np.ndarray,
+    codec: str = "libx264",
+    fps: int = 30,
+    gop: int = 12,
+    bframes: int = 0,
+    pix_fmt: str = "yuv420p",
+    options: dict[str, str] | None = None,
+    container_options: dict[str, str] | None = None,
+) -> Path:
+    """``frames`` in any container PyAV writes (by the suffix of ``path``: .mp4, .avi, .mkv, .webm) and
+    codec (libx264, mpeg4, libvpx, libvpx-vp9, mjpeg, ...), with a key frame every ``gop`` frames and up
+    to ``bframes`` B-frames between references, as datasets hold them (lossy, through swscale).
+    ``container_options``: the muxer's (``{"movflags": "faststart"}``: an MP4's index at the front)."""
+    frames = np.asarray(frames, dtype=np.uint8)
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", options=container_options or {}) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = gop, bframes
+        stream.options = dict(options or {})
+        if codec == "libx264":
+            stream.options.update({"x264-params": f"keyint={gop}:min-keyint={gop}:bframes={bframes}:scenecut=0"})
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return Path(path)
