@@ -78,6 +78,7 @@ def runner_config(
     input_size: int = 224,
     test_crops: int = 1,
     test_clips: int = 1,
+    test_preprocessing: str = "mmaction2",
     flip: bool = True,
     randaugment: Mapping[str, int] | None = None,
     blending: Mapping[str, Any] | None = None,
@@ -108,7 +109,7 @@ def runner_config(
     (mmengine's ``accumulative_counts``). ``min_lr_ratio``: the cosine schedule's floor, a fraction of
     the learning rate (X-CLIP's ``lr_min = lr / 100``). ``randaugment`` (train pipeline) and ``blending``
     (mixup/cutmix in the model's preprocessor, ``ezclip.recipes.blending``) apply to training;
-    ``test_clips`` x ``test_crops`` views to evaluation.
+    ``test_clips`` x ``test_crops`` views, by ``test_preprocessing`` (``pipelines.TEST_PREPROCESSING``), to evaluation.
     ``precision``: 'fp32', or 'fp16'/'bf16' autocast: training through mmengine's AmpOptimWrapper (GPUs
     only), evaluation through the loops' autocast (fp16 on a GPU, bf16 on a CPU; see ``eval_dtype``)."""
     if precision not in PRECISIONS:
@@ -182,7 +183,7 @@ def runner_config(
         if split is not None:
             cfg[f"{name}_dataloader"] = loader(
                 split,
-                eval_pipeline(frames, input_size, crops=test_crops, clips=test_clips),
+                eval_pipeline(frames, input_size, crops=test_crops, clips=test_clips, preprocessing=test_preprocessing),
                 eval_batch_size,
                 False,
                 num_workers,

@@ -135,6 +135,7 @@ def native_recipe(cfg: Config, recipe_kind: str = "native") -> tuple[dict[str, A
         return {}, recipe
     changes = dict(num_frames=8, data_preprocessor=dict(type="VideoTextPreprocessor", normalization="clip"))
     common = without(recipe, ("mixup", "randaugment", "multiclip", "multicrop", "amp"))
+    common.pop("test_preprocessing", None)  # mmaction2's, the default
     return changes, dict(common, test_crops=1)
 
 
@@ -143,6 +144,9 @@ def mini_recipe(cfg: Config, searched: bool = True) -> tuple[dict[str, Any], dic
     and the learning rate and epochs ``MINI_SEARCH`` chose for the model (an ablation keeps the one of
     the model it ablates); the choice and its held-out accuracy go into the recipe, so into every record."""
     recipe = override(MINI_RECIPE, cfg.get("mini", {}))
+    # a model's own test preprocessing is its code path, on the mini benchmark as on real data
+    if "test_preprocessing" in cfg.get("recipe", {}):
+        recipe.setdefault("test_preprocessing", cfg["recipe"]["test_preprocessing"])
     name = (cfg.get("ablation") or {}).get("of") or (Path(cfg.filename).stem if cfg.filename else None)
     found = searched_mini_recipes().get(name) if searched else None
     if found is not None:

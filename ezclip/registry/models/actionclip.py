@@ -26,6 +26,7 @@ recipe = dict(
     input_size=224,
     test_clips=1,
     test_crops=1,
+    test_preprocessing="actionclip",  # its own frame choice and PIL bicubic resize (ezclip.data.actionclip)
     randaugment=dict(num_ops=2, magnitude=9),
     amp="fp16 weights, fp32 optimizer step",
     precision="fp16",  # the harness's autocast for it

@@ -21,6 +21,7 @@ recipe = dict(
     batch_size=80,
     input_size=224,
     test_crops=1,
+    test_preprocessing="actionclip",  # ActionCLIP's test path, which its code shares (ezclip.data.actionclip)
     amp="fp16 weights, fp32 optimizer step (convert_weights)",
     precision="fp16",  # the harness's autocast for it
     # configs/base_to_nove/*.yaml: per dataset (they train on the full base lists: protocol variant full_base)
