@@ -47,7 +47,12 @@ REFERENCE_LISTS = [
 @pytest.fixture(scope="module")
 def reference_import(tmp_path_factory):
     out = tmp_path_factory.mktemp("splits")
-    rows, missing = splits.import_splits(REFERENCE, out)
+    # the two checkouts the manifests name (shared/reference also holds TC-CLIP's copy of ViFi-CLIP's
+    # lists, which a folder of checkouts may hold only once)
+    both = tmp_path_factory.mktemp("checkouts")
+    for repo in ("ViFi-CLIP", "EZ-CLIP"):
+        (both / repo).symlink_to(REFERENCE / repo)
+    rows, missing = splits.import_splits(both, out)
     return rows, missing, out
 
 

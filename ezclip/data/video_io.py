@@ -9,6 +9,8 @@ single-threaded, so the bytes are the same from one process to the next as well.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
 import av
@@ -93,7 +95,7 @@ def read_frame_index(rgb: np.ndarray) -> int:
 
 def write_video(
     path: str | Path,
-    frames: np.ndarray,
+    frames: Iterable[np.ndarray],
     codec: str = "libx264",
     fps: int = 30,
     gop: int = 12,
@@ -105,16 +107,18 @@ def write_video(
     """``frames`` in any container PyAV writes (by the suffix of ``path``: .mp4, .avi, .mkv, .webm) and
     codec (libx264, mpeg4, libvpx, libvpx-vp9, mjpeg, ...), with a key frame every ``gop`` frames and up
     to ``bframes`` B-frames between references, as datasets hold them (lossy, through swscale).
-    ``container_options``: the muxer's (``{"movflags": "faststart"}``: an MP4's index at the front)."""
-    frames = np.asarray(frames, dtype=np.uint8)
+    ``container_options``: the muxer's (``{"movflags": "faststart"}``: an MP4's index at the front).
+    ``frames``: ``H x W x 3`` uint8 RGB arrays (a generator keeps a long 4K video out of memory)."""
+    frames = iter(frames)
+    first = np.asarray(next(frames), dtype=np.uint8)
     with atomic_path(path) as tmp, av.open(str(tmp), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        stream.width, stream.height, stream.pix_fmt = first.shape[1], first.shape[0], pix_fmt
         stream.codec_context.gop_size, stream.codec_context.max_b_frames = gop, bframes
         stream.options = dict(options or {})
         if codec == "libx264":
             stream.options.update({"x264-params": f"keyint={gop}:min-keyint={gop}:bframes={bframes}:scenecut=0"})
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        for frame in itertools.chain([first], frames):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.asarray(frame, np.uint8), format="rgb24")))
         container.mux(stream.encode())
     return Path(path)
