@@ -11,9 +11,10 @@ from typing import Any
 
 from ezclip.benchmark import DATASETS, Benchmark
 from ezclip.data.lists import read_class_csv, read_video_list
-from ezclip.data.probe import probe_videos
+from ezclip.data.probe import probe_videos, read_frame_checks, write_frame_checks
 from ezclip.data.transforms import default_backends, exact_backends, verify_frames, video_kind
-from ezclip.harness import list_protocols, load_protocol, probe_cache
+from ezclip.files import file_state
+from ezclip.harness import frame_checks_file, list_protocols, load_protocol, probe_cache
 
 
 def protocol_lists() -> dict[tuple[str, str], str]:
@@ -70,13 +71,22 @@ def check_data(
                 sample = good
             else:
                 sample = good[:: max(1, len(good) // frames_sample)][:frames_sample]
-            wrong = []
+            wrong, checks = [], {}
+            known = read_frame_checks(frame_checks_file(work_dir, list_file)) if work_dir else {}
             for path in sample:
+                filename = str(root / path)
                 if (root / path).is_dir():
                     continue  # frame folders: every frame is its own file
-                for entry in verify_frames(str(root / path), backends):
-                    read_by = exact_backends(video_kind(str(root / path)), backends)
-                    wrong.append(dict(entry, video=path, read_by=entry["backend"] if entry["trusted"] else read_by[0]))
+                state = file_state(filename)
+                check = known.get(filename)
+                if not check or check["state"] != state:  # not checked yet, or replaced since
+                    found = verify_frames(filename, backends)
+                    avoid = [w["backend"] for w in found if w["trusted"]]
+                    read_by = exact_backends(video_kind(filename), [b for b in backends if b not in avoid])[0]
+                    check = checks[filename] = dict(state=state, wrong=avoid, found=found, read_by=read_by)
+                wrong += [dict(w, video=path, read_by=check["read_by"]) for w in check["found"]]
+            if work_dir and checks:  # run reads these: a video a trusted backend got wrong goes to another
+                write_frame_checks(frame_checks_file(work_dir, list_file), checks)
             rows.append(
                 dict(
                     dataset=dataset,

@@ -27,10 +27,12 @@ def data_split(
     on_error: str = "raise",
     subset: int | None = None,
     probe_cache: str | Path | None = None,
+    frame_checks: str | Path | None = None,
 ) -> dict[str, Any]:
     """The dataset part of a loader: a list file and its class CSV (and descriptions)."""
     return dict(
         probe_cache=str(probe_cache) if probe_cache else None,
+        frame_checks=str(frame_checks) if frame_checks else None,
         type="VideoListDataset",
         ann_file=str(ann_file),
         class_file=str(class_file),

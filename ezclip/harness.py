@@ -19,7 +19,7 @@ from mmengine.runner import set_random_seed
 
 from ezclip import recipes, records, registry
 from ezclip.data.lists import read_class_csv
-from ezclip.data.transforms import VideoInit
+from ezclip.data.transforms import VideoInit, decoding_rules
 from ezclip.engine import (
     batch_plan,
     data_split,
@@ -141,6 +141,7 @@ def job_inputs(
         recipe=records.config_hash(recipe),
         precision=precision,
         seed=seed,
+        decoding=records.config_hash(decoding_rules()),  # which backend reads which kind of file
     )
     if weights_sha256 is not None:  # released weights: nothing is trained
         inputs["released_sha256"] = weights_sha256
@@ -450,6 +451,7 @@ def run_stage(
             on_error,
             subset,
             probe_cache(work_dir, benchmark.list_file(dataset, list_name)),
+            frame_checks_file(work_dir, benchmark.list_file(dataset, list_name)),
         )
 
     train_info, skip_reason = None, weights["reason"] if weights else None
@@ -569,6 +571,7 @@ def run_stage(
             # the chain each video could be read through, and which backend read how many of them
             decoders=next(list(t.backends) for t in dataset.pipeline.transforms if isinstance(t, VideoInit)),
             decoded_by={k.rsplit("/", 1)[1]: int(v) for k, v in metrics.items() if k.startswith(DECODED_BY)},
+            switched=dataset.switched,
             test_preprocessing=recipe.get("test_preprocessing", "mmaction2"),
             split_version=benchmark.split_version(ev["dataset"]),
             provenance=benchmark.provenance(ev["dataset"], ev["list"]),
@@ -606,6 +609,11 @@ def probe_cache(work_dir: str | Path, list_file: str | Path) -> Path:
     """Where the answers of probing a list's videos are kept (by file size and mtime), for ``run
     --on-error skip`` and ``data check`` alike."""
     return Path(work_dir) / "probes" / f"{records.config_hash(str(list_file))}.json"
+
+
+def frame_checks_file(work_dir: str | Path, list_file: str | Path) -> Path:
+    """Where ``data check`` keeps its frame comparisons of a list's videos, which ``run`` reads."""
+    return probe_cache(work_dir, list_file).with_suffix(".frames.json")
 
 
 def missing_list(benchmark: Benchmark, spec: Mapping[str, Any], what: str) -> str | None:

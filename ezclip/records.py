@@ -117,6 +117,7 @@ class EvalInfo(TypedDict):
     views: NotRequired[int]  # clips x crops, whose softmax scores were averaged
     decoders: NotRequired[list[str]]  # the video backends allowed, in turn (ezclip.data.transforms.default_backends)
     decoded_by: NotRequired[dict]  # {backend: videos it decoded}: the first exact one per file (transforms.EXACT)
+    switched: NotRequired[list]  # videos data check found a backend wrong on, read by another (list file, line, ...)
     test_preprocessing: NotRequired[str]  # whose test pipeline (ezclip.data.pipelines.TEST_PREPROCESSING)
     split_version: NotRequired[str | None]
     provenance: NotRequired[Provenance]

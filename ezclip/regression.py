@@ -382,6 +382,16 @@ def perturbed_run(
     return dict(perturbation=name, **json.loads(Path(out).read_text()))
 
 
+def runnable(perturbation: str) -> bool:
+    """Whether this CPU can run a perturbation: AVX-512 kernels need AVX-512 (torch dies of SIGILL)."""
+    if PERTURBATIONS[perturbation].get("ATEN_CPU_CAPABILITY") != "avx512":
+        return True
+    try:
+        return "avx512f" in Path("/proc/cpuinfo").read_text().split()
+    except OSError:  # not Linux: let torch decide
+        return True
+
+
 def update(
     models: Sequence[str],
     cache: str | Path | None = None,
@@ -390,7 +400,11 @@ def update(
     log: Callable[..., Any] = print,
 ) -> dict[str, dict[str, Any]]:
     """Rewrite the golden file (and its backbone) from this machine: its tiny CLIP, the golden jobs on
-    it, and the spread runs under ``perturbations``."""
+    it, and the spread runs under ``perturbations`` (those this CPU can run: ``runnable``)."""
+    left_out = [p for p in perturbations if not runnable(p)]
+    if left_out:
+        log(f"regression: spread runs left out, this CPU cannot run them: {', '.join(left_out)}")
+        perturbations = [p for p in perturbations if p not in left_out]
     mine = pretraining(cache, log=log)
     benchmark = resolve(cache=cache, log=log)
     backbone = golden_backbone(golden_path)

@@ -9,7 +9,7 @@ import pytest
 from mmengine.dataset import Compose
 
 from ezclip.data import eval_pipeline, train_pipeline
-from ezclip.data.transforms import EXACT, VideoInit, default_backends, exact_backends, video_kind
+from ezclip.data.transforms import VideoInit, default_backends, exact_backends, reads_exactly, video_kind
 from ezclip.data.video_io import indexed_frames, read_frame_index, write_video
 from ezclip.errors import InputError
 
@@ -87,7 +87,7 @@ def test_a_backend_left_out_on_a_kind_does_return_other_frames_there(videos, kin
     fixed decord shows up here (and EXACT can then trust it again)."""
     import decord
 
-    if EXACT["decord"](video_kind(videos[kind])):
+    if reads_exactly("decord", video_kind(videos[kind])):
         pytest.skip("decord reads this kind")
     inds = [int(FRAMES / 8 * (i + 0.5)) for i in range(8)]
     batch = decord.VideoReader(videos[kind], num_threads=1).get_batch(inds).asnumpy()
@@ -95,7 +95,7 @@ def test_a_backend_left_out_on_a_kind_does_return_other_frames_there(videos, kin
 
 
 def test_the_kinds_decord_gets_wrong(videos):
-    wrong = {kind for kind in KINDS if not EXACT["decord"](video_kind(videos[kind]))}
+    wrong = {kind for kind in KINDS if not reads_exactly("decord", video_kind(videos[kind]))}
     assert wrong == {k for k in KINDS if k[1] == "mpeg4" and k[3]} | {("avi", "libx264", 30, 0)}
 
 
@@ -167,3 +167,50 @@ def test_data_check_names_a_file_a_backend_gets_wrong_and_who_reads_it(videos, t
     )
     assert "cartwheel_1.mp4" not in out.split("-\n")[-1]  # decord reads the H.264 MP4 right
     assert list((tmp_path / "work" / "probes").glob("*.json"))  # the probe answers, kept for run
+
+
+def test_a_file_data_check_finds_a_trusted_backend_wrong_on_is_read_by_another_in_runs(videos, tmp_path, monkeypatch):
+    """Where EXACT has a gap (here made by trusting decord on MPEG-4 with B-frames), data check's finding
+    on the file itself reaches the run: the dataset reads it with the next exact backend and says so."""
+    import shutil
+
+    from mmaction.registry import DATASETS
+
+    from ezclip.benchmark import Benchmark
+    from ezclip.data import transforms
+    from ezclip.datacheck import check_data
+    from ezclip.harness import frame_checks_file
+
+    monkeypatch.setitem(transforms.EXACT, "decord", transforms.EXACT["decord"] + (transforms.Exact("mpeg4"),))
+    (tmp_path / "videos" / "hmdb51").mkdir(parents=True)
+    shutil.copy(videos[("avi", "mpeg4", 12, 2)], tmp_path / "videos" / "hmdb51" / "v.avi")
+    (tmp_path / "splits" / "hmdb51").mkdir(parents=True)
+    list_file = tmp_path / "splits" / "hmdb51" / "test_split1.txt"
+    list_file.write_text("v.avi 0\n")
+    (tmp_path / "splits" / "hmdb51" / "classes.csv").write_text("id,name\n0,brush hair\n")
+    bench = Benchmark("full", tmp_path / "videos", tmp_path / "splits")
+
+    def dataset():
+        return DATASETS.build(
+            dict(
+                type="VideoListDataset",
+                ann_file=str(list_file),
+                class_file=str(list_file.with_name("classes.csv")),
+                data_prefix=dict(video=str(tmp_path / "videos" / "hmdb51")),
+                pipeline=eval_pipeline(8, input_size=32),
+                frame_checks=str(frame_checks_file(tmp_path / "work", list_file)),
+                test_mode=True,
+            )
+        )
+
+    before = dataset()
+    assert before[0]["data_samples"].metainfo["video_backend"] == "decord" and before.switched == []
+    (row,) = check_data(bench, ["hmdb51"], work_dir=tmp_path / "work")
+    (found,) = row["wrong_frames"]
+    assert (found["backend"], found["trusted"], found["read_by"], found["video"]) == ("decord", True, "pyav", "v.avi")
+    after = dataset()
+    sample = after[0]
+    assert sample["data_samples"].metainfo["video_backend"] == "pyav"
+    assert [(s["line"], s["avoided"]) for s in after.switched] == [(1, ["decord"])]
+    # a second data check reuses the comparison of the unchanged file, and says the same
+    assert check_data(bench, ["hmdb51"], work_dir=tmp_path / "work")[0]["wrong_frames"] == row["wrong_frames"]

@@ -177,6 +177,8 @@ def test_a_native_run_applies_and_records_every_part_and_without_switches_them_o
     assert a["train"]["precision"] == a["precision"] == "fp32"  # 'recipe' on a CPU
     assert (a["eval"]["clips"], a["eval"]["crops"], a["eval"]["views"]) == (2, 3, 6)
     assert a["eval"]["decoders"] == list(default_backends()) and a["eval"]["decoders"][-2:] == ["decord", "pyav"]
+    # the mini world's H.264 mp4 files: every one read by the first backend, and said so
+    assert a["eval"]["decoded_by"] == {default_backends()[0]: a["eval"]["videos_evaluated"]}
     assert b["train"]["augmentation"]["blending"] is None and (b["eval"]["clips"], b["eval"]["views"]) == (1, 3)
     assert b["model"]["recipe"]["without"] == ["mixup", "multiclip"] and "without" not in a["model"]["recipe"]
     # kept apart from the native run, in files and in tables, never averaged with it

@@ -8,7 +8,7 @@ import os
 import os.path as osp
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,3 +57,14 @@ def probe_video(filename: str, backends: Iterable[str] | None = None) -> str | N
     except InputError as exc:
         return exc.message
     return None
+
+
+def read_frame_checks(path: str | Path) -> dict[str, dict[str, Any]]:
+    """``data check``'s frame comparisons of a list's videos: ``{filename: dict(state, wrong)}``, the
+    file's size and mtime when checked and the backends that returned other frames than asked."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_frame_checks(path: str | Path, checks: dict[str, dict[str, Any]]) -> None:
+    write_text(path, json.dumps(read_frame_checks(path) | checks, indent=1, sort_keys=True) + "\n")

@@ -131,25 +131,49 @@ def video_kind(filename: str) -> VideoKind:
         return VideoKind(container.format.name.split(",")[0], context.name, bool(context.has_b_frames))
 
 
+@dataclasses.dataclass(frozen=True)
+class Exact:
+    """A kind of file a backend reads exactly: ``codec``, with B-frames too unless ``b_frames`` is
+    False, in any container but those ``not_in``."""
+
+    codec: str
+    b_frames: bool = True
+    not_in: tuple[str, ...] = ()
+
+    def covers(self, kind: VideoKind) -> bool:
+        return kind.codec == self.codec and (self.b_frames or not kind.b_frames) and kind.container not in self.not_in
+
+
 # Where decord 0.6.0 and torchcodec return exactly the frames asked for, as measured on videos whose
-# frames carry their own index (tests/test_frame_accuracy.py holds every kind here to it; a kind not
-# listed is read by PyAV, which is exact everywhere). decord seeks to the wrong frame on MPEG-4 Part 2
-# with B-frames in every container (8 of 8 test frames wrong in AVI, 2 of 8 in MP4 and MKV) and on
-# H.264 in AVI (7 of 8); torchcodec declines AVI (TorchCodecInit) and was measured on H.264 only.
+# frames carry their own index (tests/test_frame_accuracy.py holds every kind here to it); PyAV, which
+# decodes forward, is exact on every kind and reads all the others. decord seeks to the wrong frame on
+# MPEG-4 Part 2 with B-frames in every container (0 of 8 test frames right in AVI, 6 of 8 in MP4 and
+# MKV) and on H.264 in AVI (1 of 8); torchcodec declines AVI (TorchCodecInit) and was measured on H.264
+# only. A record's inputs hold these rules (``decoding_rules``): records read under others are redone.
 EXACT = {
-    "decord": lambda k: (
-        (k.codec == "h264" and k.container != "avi")
-        or (k.codec == "mpeg4" and not k.b_frames)
-        or k.codec in ("vp8", "vp9", "mjpeg")
+    "decord": (
+        Exact("h264", not_in=("avi",)),
+        Exact("mpeg4", b_frames=False),
+        Exact("vp8"),
+        Exact("vp9"),
+        Exact("mjpeg"),
     ),
-    "torchcodec": lambda k: k.codec == "h264" and k.container != "avi",
-    "pyav": lambda k: True,
+    "torchcodec": (Exact("h264", not_in=("avi",)),),
 }
+
+
+def reads_exactly(backend: str, kind: VideoKind) -> bool:
+    return backend == "pyav" or any(rule.covers(kind) for rule in EXACT.get(backend, ()))
+
+
+def decoding_rules() -> dict[str, Any]:
+    """The chain and the rules that decide which backend reads a file, as a record's inputs keep them."""
+    return dict(chain=list(default_backends()), exact={k: [dataclasses.asdict(r) for r in v] for k, v in EXACT.items()})
 
 
 def exact_backends(kind: VideoKind, backends: Sequence[str]) -> tuple[str, ...]:
     """Those of ``backends`` (in their order) that return the frames asked for on a file of ``kind``."""
-    return tuple(name for name in backends if EXACT[name](kind))
+    return tuple(name for name in backends if reads_exactly(name, kind))
 
 
 _BACKENDS = {
@@ -201,7 +225,9 @@ def verify_frames(filename: str, backends: Sequence[str], num_frames: int = 8) -
         count = sum(np.abs(a.astype(np.int16) - b).mean() > 1 for a, b in zip(imgs, reference))
         if count:
             wrong.append(
-                dict(backend=name, wrong=int(count), asked=num_frames, kind=str(kind), trusted=EXACT[name](kind))
+                dict(
+                    backend=name, wrong=int(count), asked=num_frames, kind=str(kind), trusted=reads_exactly(name, kind)
+                )
             )
     return wrong
 
@@ -253,7 +279,9 @@ class VideoInit(BaseTransform):
             raise InputError(
                 filename, f"cannot decode video (pyav: {type(exc).__name__}: {_first_line(exc)})"
             ) from None
-        chain = exact_backends(kind, self.backends)
+        # a backend data check found returning other frames on this very file reads it no more
+        avoid = results.get("avoid_backends", ())
+        chain = exact_backends(kind, [name for name in self.backends if name not in avoid])
         if not chain:
             raise InputError(
                 filename, f"{' and '.join(self.backends)} return other frames than asked on {kind}; add pyav"
