@@ -5,7 +5,9 @@ beside a list that is there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,54 +59,63 @@ def check_data(
             entries = read_video_list(list_file, num_classes)
             root = benchmark.video_root(dataset)
             paths = list(dict.fromkeys(e.path for e in entries))  # each distinct file once
-            missing = [p for p in paths if not (root / p).exists()]
-            present = [p for p in paths if (root / p).exists()]
+            exists = {p: (root / p).exists() for p in paths}
+            present = [p for p in paths if exists[p]]
             answers = {}
             if probe:
                 cache = probe_cache(work_dir, list_file) if work_dir else None
                 answers = probe_videos([str(root / p) for p in present], backends, cache)
-            bad = [p for p in present if answers.get(str(root / p))]
-            good = [p for p in present if p not in set(bad)]
+            bad = {p for p in present if answers.get(str(root / p))}
+            good = [p for p in present if p not in bad and not (root / p).is_dir()]  # a folder's frames are files
             if not probe or frames_sample == 0:
                 sample = []
             elif frames_sample is None:
                 sample = good
             else:
                 sample = good[:: max(1, len(good) // frames_sample)][:frames_sample]
-            wrong, checks = [], {}
-            known = read_frame_checks(frame_checks_file(work_dir, list_file)) if work_dir else {}
-            for path in sample:
-                filename = str(root / path)
-                if (root / path).is_dir():
-                    continue  # frame folders: every frame is its own file
-                state = file_state(filename)
-                check = known.get(filename)
-                if not check or check["state"] != state:  # not checked yet, or replaced since
-                    found = verify_frames(filename, backends)
-                    avoid = [w["backend"] for w in found if w["trusted"]]
-                    read_by = exact_backends(video_kind(filename), [b for b in backends if b not in avoid])[0]
-                    check = checks[filename] = dict(state=state, wrong=avoid, found=found, read_by=read_by)
-                wrong += [dict(w, video=path, read_by=check["read_by"]) for w in check["found"]]
-            if work_dir and checks:  # run reads these: a video a trusted backend got wrong goes to another
-                write_frame_checks(frame_checks_file(work_dir, list_file), checks)
+            wrong = check_frames(sample, root, backends, frame_checks_file(work_dir, list_file) if work_dir else None)
+            listed_missing = [e.path for e in entries if not exists[e.path]]
             rows.append(
                 dict(
                     dataset=dataset,
                     list=list_file.stem,
                     listed=len(entries),
-                    found=sum(1 for e in entries if (root / e.path).exists()),
-                    decodable=sum(1 for e in entries if (root / e.path).exists() and e.path not in set(bad))
-                    if probe
-                    else None,
-                    missing=missing[:show],
-                    missing_count=len(missing),
-                    undecodable=bad[:show],
-                    undecodable_count=len(bad),
+                    found=len(entries) - len(listed_missing),
+                    decodable=sum(1 for e in entries if exists[e.path] and e.path not in bad) if probe else None,
+                    missing=list(dict.fromkeys(listed_missing))[:show],
+                    missing_count=len(listed_missing),
+                    undecodable=[p for p in present if p in bad][:show],
+                    undecodable_count=sum(1 for e in entries if e.path in bad),
                     frames_checked=len(sample),
                     wrong_frames=wrong,
                 )
             )
     return rows
+
+
+def check_frames(
+    videos: Sequence[str], root: Path, backends: Sequence[str], checks_file: Path | None
+) -> list[dict[str, Any]]:
+    """``verify_frames`` on each of ``videos`` (under ``root``), in parallel threads (the decoders run
+    outside the GIL); the findings are kept in ``checks_file`` by file size and mtime, where ``run``
+    reads which backend to avoid on a file, and a file checked before and unchanged is not read again."""
+    known = read_frame_checks(checks_file) if checks_file else {}
+
+    def check(path: str) -> dict[str, Any]:
+        filename, state = str(root / path), file_state(str(root / path))
+        if known.get(filename, {}).get("state") == state:
+            return known[filename]
+        found = verify_frames(filename, backends)
+        avoid = [w["backend"] for w in found if w["trusted"]]  # EXACT trusts it here, and it is wrong
+        read_by = exact_backends(video_kind(filename), [b for b in backends if b not in avoid])[0]
+        return dict(state=state, wrong=avoid, found=found, read_by=read_by)
+
+    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
+        checked = dict(zip(videos, pool.map(check, videos)))
+    fresh = {str(root / p): c for p, c in checked.items() if str(root / p) not in known or known[str(root / p)] != c}
+    if checks_file and fresh:
+        write_frame_checks(checks_file, fresh)
+    return [dict(w, video=p, read_by=c["read_by"]) for p, c in checked.items() for w in c["found"]]
 
 
 def missing_class_files(benchmark: Benchmark, datasets: Iterable[str] | None = None) -> list[str]:
