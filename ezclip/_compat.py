@@ -89,8 +89,7 @@ def _colorjitter_hue_numpy2() -> None:
 def _load_own_checkpoints() -> None:
     """torch>=2.6 loads with weights_only=True, but mmengine 0.10.7 checkpoints carry message-hub
     state (HistoryBuffer, numpy scalars), so Runner(load_from=...)/resume fail to unpickle.
-    Re-register mmengine's local-file loader without the restriction: it only ever reads
-    checkpoints that mmengine's own CheckpointHook wrote or that the user named."""
+    Re-register mmengine's local-file loader with those types allowed (``load_run_checkpoint``)."""
     import os.path as osp
 
     from mmengine.runner.checkpoint import CheckpointLoader
@@ -99,7 +98,9 @@ def _load_own_checkpoints() -> None:
         filename = osp.expanduser(filename)
         if not osp.isfile(filename):
             raise FileNotFoundError(f"checkpoint {filename} not found")
-        return torch.load(filename, map_location=map_location, weights_only=False)
+        from ezclip.checkpoints import load_run_checkpoint  # the few types mmengine's message hub pickles
+
+        return load_run_checkpoint(filename, map_location)
 
     CheckpointLoader.register_scheme(prefixes="", loader=load_from_local, force=True)
 

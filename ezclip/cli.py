@@ -83,11 +83,12 @@ def cmd_convert(args: argparse.Namespace) -> int | None:
     import torch
     from mmaction.registry import MODELS
 
+    from ezclip.checkpoints import load_official
     from ezclip.zoo import load_model_config
 
     # the converter is the recognizer class's own (a config names its class)
     recognizer = MODELS.get(load_model_config(args.model).model.type)
-    checkpoint = torch.load(args.official, map_location="cpu", weights_only=False)  # official files pickle configs
+    checkpoint = load_official(args.official)  # a download: opened without running any of its code
     converted, from_base = recognizer.from_official_checkpoint(checkpoint)
     meta = dict(converted_from=os.path.abspath(args.official), model=args.model, from_base_clip=list(from_base))
     with atomic_path(args.output) as tmp:  # never leave a half-written checkpoint

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 
+from ezclip.checkpoints import load_run_checkpoint
 from ezclip.data.pipelines import eval_pipeline
 from ezclip.errors import InputError
 from ezclip.zoo import build_model
@@ -20,7 +21,7 @@ def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
     """Weights from an mmengine checkpoint or a converted official one (``ezclip-bench convert``).
     Keys a converted checkpoint leaves to the base CLIP (ViFi-CLIP's never-trained token table) stay
     as the model's config loaded them; any other missing or unexpected key is an error."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = load_run_checkpoint(path)  # runs none of its code
     state = checkpoint.get("state_dict", checkpoint)
     from_base = set(checkpoint.get("meta", {}).get("from_base_clip", []))
     missing, unexpected = model.load_state_dict(state, strict=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ezclip import registry
+from ezclip.checkpoints import load_official
 from ezclip.errors import InputError, UnknownNameError
 from ezclip.files import atomic_path, write_text
 from ezclip.records import file_sha256
@@ -103,10 +104,7 @@ def converted(
     if cached.is_file():
         done = torch.load(cached, map_location="cpu", weights_only=True)
         return done["state_dict"], done["from_base"]
-    try:  # official checkpoints pickle their configs (X-CLIP and ViFi-CLIP a yacs CfgNode)
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise InputError(path, f"not a readable checkpoint ({type(exc).__name__}: {str(exc)[:200]})") from None
+    checkpoint = load_official(path)  # runs none of its code: it comes from a download
     if not isinstance(checkpoint, dict):
         raise InputError(path, f"not a checkpoint: holds a {type(checkpoint).__name__}, not a dict")
     try:

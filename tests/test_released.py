@@ -2,6 +2,7 @@
 official-layout files exported from models trained here."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -200,3 +201,35 @@ def test_paper_runs_every_protocol_a_release_stands_for(mini, tmp_path, monkeypa
     with pytest.raises(SystemExit) as exit_:  # argparse: the folder is required
         main(["paper"])
     assert exit_.value.code == 2 and "--released" in capsys.readouterr().err
+
+
+class _WritesAFile:
+    """What a malicious checkpoint holds: an object whose unpickling calls a function of its choice."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.target),))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_by_name_and_runs_nothing(mini, trained_and_released, capsys):
+    from ezclip.predict import load_checkpoint
+
+    tmp, folder, _ = trained_and_released
+    bad, written = tmp / "malicious", tmp / "written-by-the-checkpoint"
+    bad.mkdir()
+    state = torch.load(folder / "few_hmdb_2.pth", map_location="cpu", weights_only=True)
+    torch.save(dict(state, payload=_WritesAFile(written)), bad / "few_hmdb_2.pth")  # X-CLIP's published name
+    # Path.touch pickles as getattr(Path, 'touch'): the first global no checkpoint needs
+    refused = rf"^{bad / 'few_hmdb_2.pth'}: refused: the file would load builtins.getattr"
+    with pytest.raises(InputError, match=refused):
+        run_protocol(
+            load_protocol("fewshot"), ["xclip"], mini, tmp / "r-malicious", tmp / "w", subset=2,
+            stages=["hmdb51_k2"], released=bad, cache=tmp / "cache-malicious", log=lambda *a: None,
+        )  # fmt: skip
+    assert main(["convert", "xclip", str(bad / "few_hmdb_2.pth"), str(tmp / "converted.pth")]) == 2
+    assert "refused: the file would load builtins.getattr" in capsys.readouterr().err
+    with pytest.raises(InputError, match=rf"^{bad / 'few_hmdb_2.pth'}: refused: the file would load pathlib.Path"):
+        load_checkpoint(torch.nn.Linear(1, 1), bad / "few_hmdb_2.pth")  # predict --checkpoint
+    assert not written.exists() and not (tmp / "converted.pth").exists()
