@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tabulate import tabulate
 
 from ezclip import registry
+from ezclip.errors import InputError
 from ezclip.files import atomic_path
 from ezclip.records import model_key, read_records, record_protocol_id
 from ezclip.summary import (
@@ -480,6 +481,23 @@ def efficiency_table(doc: Mapping[str, Any], name: str) -> Table:
     return Table(f"Efficiency ({name})", headers, table, notes)
 
 
+def read_profiles(folder: Path) -> dict[str, dict[str, Any]]:
+    """The efficiency profiles in ``folder`` (``ezclip-bench profile``: a JSON object with ``rows``) by
+    name. pytest-benchmark's files (``tox -e bench`` writes ``benchmarks.json`` there, for ``plan``) are
+    not profiles and are left to ``plan``; any other file is an ``InputError`` naming it."""
+    profiles = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except ValueError as exc:
+            raise InputError(path, f"not JSON ({exc})") from None
+        if isinstance(doc, dict) and isinstance(doc.get("rows"), list):
+            profiles[path.stem] = doc
+        elif not (isinstance(doc, dict) and "benchmarks" in doc and "machine_info" in doc):
+            raise InputError(path, "neither an efficiency profile (rows) nor pytest-benchmark output")
+    return profiles
+
+
 def write_tables(
     results_dir: str | Path, out_dir: str | Path | None = None
 ) -> tuple[list[Path], dict[str, dict[str, Table]]]:
@@ -492,9 +510,7 @@ def write_tables(
     out_dir = Path(out_dir) if out_dir else results_dir / "tables"
     records = read_records(results_dir / "records")
     built = build_tables(records)
-    efficiency = {
-        path.stem: json.loads(path.read_text()) for path in sorted((results_dir / "efficiency").glob("*.json"))
-    }
+    efficiency = read_profiles(results_dir / "efficiency")
     for name, doc in efficiency.items():
         built.setdefault("efficiency", {})[name] = efficiency_table(doc, name)
     written = []

@@ -172,6 +172,30 @@ def test_tables_regenerate_identically_and_drop_deleted_records(tmp_path):
     assert "ucf101" not in text and "51.0 ± 1.4" in text
 
 
+def test_tables_stand_beside_pytest_benchmark_output_and_name_a_foreign_file(tmp_path):
+    """`tox -e bench` writes pytest-benchmark JSON into results/efficiency (for `plan`): the tables are
+    written from the same records as without it; a file of another kind is one error naming it."""
+    import subprocess
+    import sys
+
+    from ezclip.errors import InputError
+    from ezclip.records import write_json
+
+    root = tmp_path / "results"
+    write_json(root / "records" / "r.json", fake_record("zeroshot", "m", "hmdb51", "test_split1", 0.5))
+    alone = {p.name: p.read_bytes() for p in write_tables(root)[0]}
+    (tmp_path / "test_tiny.py").write_text("def test_tiny(benchmark):\n    benchmark(sum, range(10))\n")
+    bench = root / "efficiency" / "benchmarks.json"
+    bench.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_tiny.py")]
+    subprocess.run(cmd + ["--benchmark-only", f"--benchmark-json={bench}"], check=True, capture_output=True)
+    assert "machine_info" in json.loads(bench.read_text())
+    assert {p.name: p.read_bytes() for p in write_tables(root)[0]} == alone
+    (root / "efficiency" / "notes.json").write_text('{"what": "something else"}')
+    with pytest.raises(InputError, match=r"notes\.json: neither an efficiency profile"):
+        write_tables(root)
+
+
 def test_plan_emits_a_valid_slurm_array_with_one_task_per_pending_job(mini, tmp_path):
     import subprocess
 
